@@ -1,0 +1,217 @@
+//! How a domain service becomes a running instance: the [`Service`] trait each service crate
+//! implements, the [`ServiceContext`] its handlers get, and [`assemble`], which wraps the
+//! service's API with the endpoints and middleware every instance has.
+//!
+//! Every instance serves `/health/live`, `/health/ready`, `/metrics` and `/openapi.json`
+//! beside its `/v1/...` API; every request runs in a span carrying the service, route, request
+//! id and trace id, is counted in the RED metrics, and passes the fault hooks.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use tracing::Instrument;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::auth::Keys;
+use crate::cache::{Cache, CacheBackend};
+use crate::faults::Faults;
+use crate::metrics::Metrics;
+use crate::store::{Migration, Store, StoreConfig};
+
+/// The header carrying a request id, set by the gateway and echoed by every instance.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// A domain service: its name, its schema and its API.
+pub trait Service: Send + Sync + 'static {
+    /// The service name (`product`), used in metrics labels, database names and routing.
+    fn name(&self) -> &'static str;
+    /// The migrations of its database, applied in order.
+    fn migrations(&self) -> &'static [Migration];
+    /// The `/v1/...` API, documented for OpenAPI.
+    fn api(&self, context: ServiceContext) -> OpenApiRouter;
+}
+
+/// What an instance's handlers share.
+#[derive(Clone)]
+pub struct ServiceContext {
+    /// The service name.
+    pub service: &'static str,
+    /// This instance's id (`product-3`).
+    pub instance: String,
+    /// The service's database.
+    pub store: Store,
+    /// The read-through cache.
+    pub cache: Cache,
+    /// Token keys (verify; sign where configured).
+    pub keys: Arc<Keys>,
+    /// This instance's metrics.
+    pub metrics: Metrics,
+    /// This instance's fault hooks.
+    pub faults: Faults,
+}
+
+/// What every instance of every service is built from.
+#[derive(Clone)]
+pub struct Environment {
+    /// Where SQLite files live.
+    pub data_dir: PathBuf,
+    /// Store configuration.
+    pub store: StoreConfig,
+    /// Token keys.
+    pub keys: Arc<Keys>,
+}
+
+/// Connects a new instance of `service`: its own pool, metrics and faults; `cache` is shared
+/// by the service's instances (in-memory per process, or Redis).
+pub async fn connect_instance(
+    service: &dyn Service,
+    instance: String,
+    environment: &Environment,
+    cache: Arc<dyn CacheBackend>,
+) -> anyhow::Result<ServiceContext> {
+    let name = service.name();
+    let store = Store::connect(&environment.store, name, &environment.data_dir).await?;
+    let metrics = Metrics::new(name)?;
+    let pool = store.clone();
+    let gauges = metrics.clone();
+    metrics.on_scrape(move || {
+        let (in_use, max) = pool.pool_usage();
+        gauges.set_pool(in_use, max);
+    });
+    Ok(ServiceContext {
+        service: name,
+        instance,
+        store,
+        cache: Cache::new(cache, metrics.clone()),
+        keys: environment.keys.clone(),
+        metrics,
+        faults: Faults::default(),
+    })
+}
+
+/// Builds the instance's router: the service's API behind the fault hooks, the standard
+/// endpoints, and the request span and RED metrics around everything.
+pub fn assemble(service: &dyn Service, context: ServiceContext) -> Router {
+    let (api, openapi) = service.api(context.clone()).split_for_parts();
+    let openapi = Arc::new(openapi);
+    let api = api.layer(middleware::from_fn_with_state(
+        context.faults.clone(),
+        crate::faults::inject,
+    ));
+    let standard = Router::new()
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready).with_state(context.store.clone()))
+        .route(
+            "/metrics",
+            get(crate::metrics::handler).with_state(context.metrics.clone()),
+        )
+        .route(
+            "/openapi.json",
+            get(move || {
+                let openapi = openapi.clone();
+                async move { axum::Json(openapi.as_ref().clone()) }
+            }),
+        );
+    with_standard_layers(api.merge(standard), &context.metrics, context.service)
+        .layer(Extension(context.keys.clone()))
+}
+
+/// Wraps any router (a service, the gateway) with RED metrics and the request span.
+pub fn with_standard_layers(router: Router, metrics: &Metrics, service: &'static str) -> Router {
+    router
+        .fallback(|| async {
+            crate::error::ApiError::NotFound("no such route".into()).into_response()
+        })
+        .layer(middleware::from_fn_with_state(
+            metrics.clone(),
+            crate::metrics::record,
+        ))
+        .layer(middleware::from_fn_with_state(service, request_span))
+}
+
+/// Runs the request in a span with service, method, route, request id and trace id (continuing
+/// an incoming `traceparent`), echoes the request id, and logs the outcome.
+async fn request_span(
+    State(service): State<&'static str>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        request.headers_mut().insert(REQUEST_ID, value);
+    }
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(crate::metrics::UNMATCHED_ROUTE, |m| m.as_str())
+        .to_owned();
+    let method = request.method().clone();
+    let span = tracing::info_span!(
+        "request",
+        service,
+        %method,
+        route,
+        request_id,
+        trace_id = tracing::field::Empty,
+        status = tracing::field::Empty,
+    );
+    let trace_id = crate::telemetry::adopt_remote_parent(&span, request.headers());
+    if !trace_id.is_empty() {
+        span.record("trace_id", trace_id.as_str());
+    }
+    let started = std::time::Instant::now();
+    let quiet = route.starts_with("/health") || route == "/metrics";
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    span.record("status", status);
+    if !quiet || status >= 500 {
+        span.in_scope(|| {
+            tracing::info!(
+                status,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "request"
+            )
+        });
+    }
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+async fn live() -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "live" }))
+}
+
+async fn ready(State(store): State<Store>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(2), store.ping()).await {
+        Ok(Ok(())) => {
+            axum::Json(serde_json::json!({ "status": "ready", "checks": { "database": "ok" } }))
+                .into_response()
+        }
+        Ok(Err(error)) => not_ready(format!("{error:#}")),
+        Err(_) => not_ready("database did not answer within 2s".into()),
+    }
+}
+
+fn not_ready(reason: String) -> Response {
+    tracing::warn!(reason, "not ready");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(serde_json::json!({ "status": "not ready", "checks": { "database": "failing" } })),
+    )
+        .into_response()
+}
