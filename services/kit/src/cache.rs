@@ -217,7 +217,11 @@ impl Cache {
     /// Removes `key` (after a write, so readers do not see stale data).
     pub async fn invalidate(&self, key: &str) {
         if let Err(error) = self.backend.delete(key).await {
-            tracing::warn!(key, error = format!("{error:#}"), "cache invalidation failed");
+            tracing::warn!(
+                key,
+                error = format!("{error:#}"),
+                "cache invalidation failed"
+            );
         }
     }
 }

@@ -82,7 +82,9 @@ where
             figment.merge(Serialized::defaults(toml.into_value()))
         }
     };
-    figment.extract().map_err(|error| ConfigError(describe(error)))
+    figment
+        .extract()
+        .map_err(|error| ConfigError(describe(error)))
 }
 
 fn ballast_env() -> Env {
@@ -204,7 +206,10 @@ mod tests {
         std::fs::write(&file, "[store]\nmax_connections = 9\nurl = \"from-file\"\n").unwrap();
         let root: Root = load(
             Some(&file),
-            &env(&[("BALLAST_STORE__URL", "postgres://x"), ("BALLAST_TEST_X", "1")]),
+            &env(&[
+                ("BALLAST_STORE__URL", "postgres://x"),
+                ("BALLAST_TEST_X", "1"),
+            ]),
         )
         .unwrap();
         assert_eq!(root.store.url, "postgres://x");
@@ -216,7 +221,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("ballast.toml");
         std::fs::write(&file, "[store]\nmax_conections = 9\n").unwrap();
-        let error = load::<Root>(Some(&file), &env(&[])).unwrap_err().to_string();
+        let error = load::<Root>(Some(&file), &env(&[]))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("max_conections"), "{error}");
         assert!(error.contains("ballast.toml"), "{error}");
     }
@@ -227,7 +234,11 @@ mod tests {
         let token = root.token.as_ref().unwrap();
         assert_eq!(token.expose(), "xoxb-very-secret");
         assert!(!format!("{root:?}").contains("very-secret"));
-        assert!(!serde_json::to_string(&root).unwrap().contains("very-secret"));
+        assert!(
+            !serde_json::to_string(&root)
+                .unwrap()
+                .contains("very-secret")
+        );
     }
 
     #[test]

@@ -114,7 +114,11 @@ pub struct Problem {
 }
 
 /// Builds a problem+json response for any status and detail.
-pub fn problem_response(status: StatusCode, detail: impl Into<String>, field: Option<String>) -> Response {
+pub fn problem_response(
+    status: StatusCode,
+    detail: impl Into<String>,
+    field: Option<String>,
+) -> Response {
     let body = Problem {
         kind: "about:blank".to_owned(),
         title: status.canonical_reason().unwrap_or("Error").to_owned(),

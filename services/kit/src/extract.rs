@@ -42,7 +42,9 @@ impl From<JsonRejection> for ApiError {
             },
             JsonRejection::BytesRejection(e) => {
                 if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge("request body larger than the configured limit".into())
+                    ApiError::PayloadTooLarge(
+                        "request body larger than the configured limit".into(),
+                    )
                 } else {
                     ApiError::BadRequest(e.body_text())
                 }

@@ -63,7 +63,9 @@ impl Faults {
     pub fn set(&self, spec: FaultSpec) {
         let ppm = (spec.error_rate.clamp(0.0, 1.0) * 1_000_000.0).round() as u32;
         self.inner.error_rate_ppm.store(ppm, Ordering::Relaxed);
-        self.inner.latency_ms.store(spec.latency_ms, Ordering::Relaxed);
+        self.inner
+            .latency_ms
+            .store(spec.latency_ms, Ordering::Relaxed);
     }
 
     /// The current setting.

@@ -112,7 +112,10 @@ mod tests {
         // ... a crash does not.
         crash.cancel();
         assert_eq!(server.await.unwrap(), Stopped::Crashed);
-        assert!(in_flight.await.unwrap().is_err(), "the in-flight request was cut");
+        assert!(
+            in_flight.await.unwrap().is_err(),
+            "the in-flight request was cut"
+        );
     }
 
     async fn reqwest_free_get(addr: SocketAddr) -> std::io::Result<String> {
@@ -124,7 +127,9 @@ mod tests {
         let mut buffer = Vec::new();
         stream.read_to_end(&mut buffer).await?;
         if buffer.is_empty() {
-            return Err(std::io::Error::other("connection closed without a response"));
+            return Err(std::io::Error::other(
+                "connection closed without a response",
+            ));
         }
         Ok(String::from_utf8_lossy(&buffer).into_owned())
     }

@@ -107,7 +107,10 @@ pub fn assemble(service: &dyn Service, context: ServiceContext) -> Router {
     ));
     let standard = Router::new()
         .route("/health/live", get(live))
-        .route("/health/ready", get(ready).with_state(context.store.clone()))
+        .route(
+            "/health/ready",
+            get(ready).with_state(context.store.clone()),
+        )
         .route(
             "/metrics",
             get(crate::metrics::handler).with_state(context.metrics.clone()),
@@ -211,7 +214,9 @@ fn not_ready(reason: String) -> Response {
     tracing::warn!(reason, "not ready");
     (
         StatusCode::SERVICE_UNAVAILABLE,
-        axum::Json(serde_json::json!({ "status": "not ready", "checks": { "database": "failing" } })),
+        axum::Json(
+            serde_json::json!({ "status": "not ready", "checks": { "database": "failing" } }),
+        ),
     )
         .into_response()
 }
