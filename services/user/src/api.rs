@@ -74,6 +74,7 @@ impl From<StoredUser> for UserView {
 
 /// `POST /v1/users`: a new account.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Email address (trimmed and lowercased; at most 254 characters).
     pub email: String,
@@ -85,6 +86,7 @@ pub struct CreateUser {
 
 /// `POST /v1/auth/login`: credentials.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Email address.
     pub email: String,
@@ -107,6 +109,7 @@ pub struct TokenResponse {
 
 /// `PATCH /v1/users/me`: the fields to change; absent fields stay as they are.
 #[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateMe {
     /// A new display name.
     pub name: Option<String>,
@@ -116,6 +119,7 @@ pub struct UpdateMe {
 
 /// `PUT /v1/users/{id}/roles`: the complete new role list.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SetRoles {
     /// Role names: `customer`, `admin`, `sre`.
     pub roles: Vec<String>,

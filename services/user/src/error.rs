@@ -58,3 +58,33 @@ impl From<UserError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+
+    use super::*;
+
+    #[test]
+    fn each_error_answers_its_status_and_internals_stay_internal() {
+        let status = |e: UserError| ApiError::from(e).status();
+        assert_eq!(
+            status(UserError::invalid("email", "bad")),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(status(UserError::EmailTaken), StatusCode::CONFLICT);
+        assert_eq!(
+            status(UserError::InvalidCredentials),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(status(UserError::NotFound), StatusCode::NOT_FOUND);
+        assert_eq!(
+            status(UserError::Hashing("x".into())),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(
+            status(UserError::Database(sqlx::Error::PoolTimedOut)),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+}

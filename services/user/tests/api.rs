@@ -493,3 +493,40 @@ async fn the_openapi_document_describes_every_endpoint_and_logins_are_counted() 
     assert!(metrics.contains(r#"user_logins_total{result="success",service="user"} 1"#));
     assert!(metrics.contains(r#"user_registrations_total{service="user"} 1"#));
 }
+
+#[tokio::test]
+async fn concurrent_ensure_admin_calls_create_exactly_one_account() {
+    let app = app().await;
+    let store = app.context.store.clone();
+    let password = generate_password();
+    let calls = (0..4).map(|_| {
+        let store = store.clone();
+        let password = password.clone();
+        tokio::spawn(async move { ensure_admin(&store, "boss@example.com", &password).await })
+    });
+    let mut outcomes = Vec::new();
+    for call in calls.collect::<Vec<_>>() {
+        outcomes.push(call.await.unwrap().unwrap());
+    }
+    let created = outcomes
+        .iter()
+        .filter(|o| **o == AdminSeed::Created)
+        .count();
+    assert_eq!(created, 1, "{outcomes:?}");
+    token_for(&app, "boss@example.com", &password).await;
+}
+
+#[tokio::test]
+async fn unknown_body_fields_are_rejected_rather_than_ignored() {
+    let app = app().await;
+    register(&app, "lee@example.com", "lees-password", "Lee").await;
+    let token = token_for(&app, "lee@example.com", "lees-password").await;
+    let response = client()
+        .patch(app.at("/v1/users/me"))
+        .bearer_auth(&token)
+        .json(&json!({ "nmae": "typo" }))
+        .send()
+        .await
+        .unwrap();
+    problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+}
