@@ -7,7 +7,7 @@
 //! price is the item's base price scaled by the variant and rounded to end in .99, and whose
 //! weight is the item's base weight scaled likewise.
 
-use ballast_kit::store::Store;
+use ballast_kit::store::{Dialect, Store};
 use sqlx::Row;
 
 /// Where the catalog's timestamps start (2025-01-01T00:00:00Z), so seeded rows never change.
@@ -733,7 +733,18 @@ pub fn seed_stock() -> Vec<(String, i64)> {
 /// Inserts the seeded catalog in one transaction when the products table is empty; a second
 /// call, or a concurrent one from another replica, inserts nothing.
 pub async fn seed_catalog(store: &Store) -> anyhow::Result<SeedOutcome> {
-    let mut tx = store.pool().begin().await?;
+    // Replicas may seed at the same time: the first takes the write lock before it looks, the
+    // others wait for it and then find the catalog full.
+    let mut tx = match store.dialect() {
+        Dialect::Sqlite => store.pool().begin_with("BEGIN IMMEDIATE").await?,
+        Dialect::Postgres => {
+            let mut tx = store.pool().begin().await?;
+            sqlx::query("LOCK TABLE products IN EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+            tx
+        }
+    };
     let existing: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM products")
         .fetch_one(&mut *tx)
         .await?;

@@ -153,6 +153,18 @@ async fn the_seeded_catalog_paginates_with_a_correct_total() {
 }
 
 #[tokio::test]
+async fn concurrent_seeds_insert_the_catalog_once() {
+    let app = spawn(Arc::new(ProductService)).await;
+    let store = &app.context.store;
+    let (a, b) = tokio::join!(seed_catalog(store), seed_catalog(store));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.products + b.products, 200, "{a:?} {b:?}");
+    assert_eq!(a.categories + b.categories, 10, "{a:?} {b:?}");
+    let (_, page) = get_json(&app, "/v1/products").await;
+    assert_eq!(page["total"], 200);
+}
+
+#[tokio::test]
 async fn categories_list_their_product_counts_and_filter_the_catalog() {
     let app = seeded().await;
     let (status, categories) = get_json(&app, "/v1/categories").await;
@@ -237,6 +249,8 @@ async fn search_finds_seeded_products_by_a_word_of_their_name() {
     // Several words must all match; stemming finds plurals.
     let (_, skillet) = get_json(&app, "/v1/products?q=professional%20skillet").await;
     assert_eq!(skus(&skillet), vec!["HOME-0303".to_owned()]);
+    let (_, by_sku) = get_json(&app, "/v1/products?q=HOME-0303").await;
+    assert_eq!(skus(&by_sku), vec!["HOME-0303".to_owned()]);
     let (_, plural) = get_json(&app, "/v1/products?q=skillets").await;
     // Four skillets, and the four editions of a cookbook that mentions one.
     assert_eq!(plural["total"], 8);
@@ -609,6 +623,39 @@ async fn reviews_update_the_average_rating() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = get_json(&app, &reviews).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn concurrent_reviews_all_count() {
+    let app = seeded().await;
+    let (_, page) = get_json(&app, "/v1/products?q=kettle").await;
+    let id = page["items"][0]["id"].as_str().unwrap().to_owned();
+    let reviews = format!("/v1/products/{id}/reviews");
+    let posts = (0..12).map(|n| {
+        let token = customer(&app, &format!("buyer-{n}"));
+        let reviews = reviews.clone();
+        let app = &app;
+        async move {
+            let body = json!({"rating": n % 5 + 1, "title": "ok", "body": ""});
+            send(
+                app,
+                reqwest::Method::POST,
+                &reviews,
+                Some(&token),
+                Some(body),
+            )
+            .await
+            .0
+        }
+    });
+    let statuses = futures::future::join_all(posts).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::CREATED),
+        "{statuses:?}"
+    );
+    let (_, detail) = get_json(&app, &format!("/v1/products/{id}")).await;
+    // Ratings 1..=5 twice, then 1 and 2: sum 33 over 12.
+    assert_eq!(detail["rating"], json!({"average": 2.75, "count": 12}));
 }
 
 #[tokio::test]
