@@ -144,6 +144,7 @@ pub struct PageQuery {
 
 /// The body of `POST /v1/categories`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CategoryInput {
     /// The URL-friendly name: a-z, 0-9 and inner `-`.
     pub slug: String,
@@ -172,6 +173,7 @@ impl CategoryInput {
 
 /// A price as a client writes it.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PriceInput {
     /// The amount in minor units (cents), 0 or more.
     pub amount_minor: i64,
@@ -182,6 +184,7 @@ pub struct PriceInput {
 
 /// The body of `POST /v1/products` and `PUT /v1/products/{id}` (a full replacement).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProductInput {
     /// The SKU: 3 to 32 of A-Z, 0-9 and `-` (upper-cased).
     pub sku: String,
@@ -243,6 +246,7 @@ impl ProductInput {
 
 /// The body of `POST /v1/products/{id}/reviews`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReviewInput {
     /// 1 to 5 stars.
     pub rating: i64,

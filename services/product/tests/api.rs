@@ -687,6 +687,19 @@ async fn malformed_bodies_are_problem_json() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 
+    // A misspelt field is rejected rather than silently ignored.
+    let mut typo = new_product("ABC-2", "Typo Lamp");
+    typo["wieght_grams"] = json!(5);
+    let (status, body) = send(
+        &app,
+        reqwest::Method::POST,
+        "/v1/products",
+        Some(&admin(&app)),
+        Some(typo),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
     let (_, page) = get_json(&app, "/v1/products").await;
     let reviews = format!(
         "/v1/products/{}/reviews",
