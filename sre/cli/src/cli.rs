@@ -1,0 +1,223 @@
+//! The command line: every role of the platform as a subcommand of one binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Ballast: an observability-first SRE platform and the shop it watches.
+#[derive(Debug, Parser)]
+#[command(name = "ballast", version, about, long_about = None)]
+pub struct Cli {
+    /// The role to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every role.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole platform in this process (embedded: SQLite per service, in-process
+    /// orchestrator), seed a catalog and an admin account, and serve the shop through the
+    /// gateway until Ctrl-C.
+    Up(UpArgs),
+    /// Run one service instance (for containers): user, product, or gateway.
+    Serve(ServeArgs),
+    /// Operate the embedded orchestrator through its admin listener (deployments, instances,
+    /// scale, restart, rollback, crash, faults).
+    Ctl(CtlArgs),
+    /// Drive synthetic users against the gateway at a fixed rate for a fixed time (loopback
+    /// only) and print a latency summary.
+    Load(LoadArgs),
+    /// Measure request throughput and latency of a product read three ways (service, gateway,
+    /// bare handler) in one run, for docs/BENCHMARKS.md.
+    Bench(BenchArgs),
+}
+
+/// `ballast up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Configuration file (TOML); `BALLAST_SECTION__KEY` variables override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Data directory (SQLite files, generated keys); overrides `data_dir`.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Where the public gateway listens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub gateway_addr: SocketAddr,
+    /// Where the admin listener listens (loopback only).
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub admin_addr: SocketAddr,
+    /// First port for service instances (0: any free port).
+    #[arg(long, default_value_t = 9100)]
+    pub base_port: u16,
+    /// Run probes and restart backoffs N times faster than real time.
+    #[arg(long)]
+    pub time_scale: Option<f64>,
+    /// Log format on stdout.
+    #[arg(long, value_enum, default_value = "json")]
+    pub log_format: LogFormatArg,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormatArg {
+    /// One JSON object per line.
+    Json,
+    /// Compact human-readable lines.
+    Pretty,
+}
+
+/// `ballast serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The service to run.
+    pub service: String,
+    /// Configuration file (TOML).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Where to listen.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    pub addr: SocketAddr,
+    /// For the gateway: an upstream as `SERVICE=URL` (a Kubernetes Service address); repeat.
+    #[arg(long = "upstream", value_name = "SERVICE=URL")]
+    pub upstreams: Vec<String>,
+}
+
+/// `ballast ctl`.
+#[derive(Debug, Args)]
+pub struct CtlArgs {
+    /// The admin listener of `ballast up`.
+    #[arg(long, default_value = "127.0.0.1:8081", global = true)]
+    pub admin_addr: SocketAddr,
+    /// The operation.
+    #[command(subcommand)]
+    pub command: CtlCommand,
+}
+
+/// Orchestrator operations.
+#[derive(Debug, Subcommand)]
+pub enum CtlCommand {
+    /// List deployments or instances.
+    Get {
+        /// `deployments` or `instances`.
+        #[arg(value_parser = ["deployments", "instances"])]
+        what: String,
+        /// Output format: `table` or `json`.
+        #[arg(short = 'o', long = "output", default_value = "table", value_parser = ["table", "json"])]
+        output: String,
+    },
+    /// Set a deployment's replicas.
+    Scale {
+        /// The service.
+        service: String,
+        /// Desired replicas.
+        replicas: u32,
+    },
+    /// Replace every instance of a deployment, one at a time.
+    Restart {
+        /// The service.
+        service: String,
+    },
+    /// Roll a deployment back to its previous revision (or `--to-revision N`).
+    Rollback {
+        /// The service.
+        service: String,
+        /// The revision to return to.
+        #[arg(long)]
+        to_revision: Option<u32>,
+    },
+    /// Roll out a new release (revision), optionally with a built-in defect to rehearse a bad
+    /// deploy.
+    Release {
+        /// The service.
+        service: String,
+        /// The version label.
+        #[arg(long)]
+        version: String,
+        /// Share of requests the release fails (0 to 1).
+        #[arg(long, default_value_t = 0.0)]
+        error_rate: f64,
+        /// Latency the release adds (e.g. `250ms`).
+        #[arg(long)]
+        latency: Option<humantime::Duration>,
+    },
+    /// Show a deployment's revision history.
+    History {
+        /// The service.
+        service: String,
+    },
+    /// Crash one instance now.
+    Crash {
+        /// The instance (`product-1`).
+        instance: String,
+    },
+    /// Inject or clear faults on every instance of a service.
+    Fault {
+        /// `set` or `clear`.
+        #[command(subcommand)]
+        action: FaultAction,
+    },
+}
+
+/// Fault operations.
+#[derive(Debug, Subcommand)]
+pub enum FaultAction {
+    /// Inject errors and/or latency.
+    Set {
+        /// The service.
+        service: String,
+        /// Share of API requests answered with 500 (0 to 1).
+        #[arg(long, default_value_t = 0.0)]
+        error_rate: f64,
+        /// Added latency per request (e.g. `200ms`).
+        #[arg(long)]
+        latency: Option<humantime::Duration>,
+    },
+    /// Remove injected faults.
+    Clear {
+        /// The service.
+        service: String,
+    },
+}
+
+/// `ballast load`.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The gateway (must be a loopback address).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub gateway: String,
+    /// Requests per second to start (open loop).
+    #[arg(long, default_value_t = 50.0)]
+    pub rate: f64,
+    /// How long to run (e.g. `30s`).
+    #[arg(long, default_value = "30s")]
+    pub duration: humantime::Duration,
+    /// Synthetic users to register and log in first.
+    #[arg(long, default_value_t = 10)]
+    pub users: usize,
+    /// Requests in flight at most; beyond it a scheduled request is counted as dropped.
+    #[arg(long, default_value_t = 256)]
+    pub max_in_flight: usize,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `ballast bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Requests per variant.
+    #[arg(long, default_value_t = 20_000)]
+    pub requests: u64,
+    /// Concurrent client connections.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Print the result as a Markdown table.
+    #[arg(long)]
+    pub markdown: bool,
+}

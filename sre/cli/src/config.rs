@@ -1,0 +1,135 @@
+//! The platform's configuration: one TOML file plus `BALLAST_SECTION__KEY` overrides, one
+//! typed section per component. Unknown keys are errors; secrets never print.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ballast_kit::auth::AuthConfig;
+use ballast_kit::cache::CacheConfig;
+use ballast_kit::config::{EnvSource, Secret};
+use ballast_kit::store::StoreConfig;
+use ballast_orchestrator::OrchestratorConfig;
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration of `ballast up` and of each `ballast serve` role.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BallastConfig {
+    /// Where SQLite files, generated keys and state live.
+    pub data_dir: PathBuf,
+    /// `[store]`: SQLite (default) or PostgreSQL.
+    pub store: StoreConfig,
+    /// `[cache]`: in-memory (default) or Redis.
+    pub cache: CacheConfig,
+    /// `[auth]`: token keys (generated into the data directory when unset).
+    pub auth: AuthConfig,
+    /// `[gateway]`: limits, rate limits, API keys.
+    pub gateway: ballast_gateway::GatewayConfig,
+    /// `[orchestrator]`: probes, backoff, time scale.
+    pub orchestrator: OrchestratorConfig,
+    /// `[services.<name>]`: replicas per service.
+    pub services: BTreeMap<String, ServiceSettings>,
+    /// `[admin]`: the first admin account.
+    pub admin: AdminAccount,
+}
+
+/// Per-service settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceSettings {
+    /// Instances to run.
+    pub replicas: u32,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        Self { replicas: 1 }
+    }
+}
+
+/// The first admin account, created on first start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminAccount {
+    /// `BALLAST_ADMIN__EMAIL`.
+    pub email: String,
+    /// `BALLAST_ADMIN__PASSWORD`; generated and printed once when unset.
+    pub password: Option<Secret>,
+}
+
+impl Default for AdminAccount {
+    fn default() -> Self {
+        Self {
+            email: "admin@ballast.local".into(),
+            password: None,
+        }
+    }
+}
+
+impl Default for BallastConfig {
+    fn default() -> Self {
+        let services = [("user", 2), ("product", 2)]
+            .into_iter()
+            .map(|(name, replicas)| (name.to_owned(), ServiceSettings { replicas }))
+            .collect();
+        Self {
+            data_dir: PathBuf::from(".ballast"),
+            store: StoreConfig::default(),
+            cache: CacheConfig::default(),
+            auth: AuthConfig::default(),
+            gateway: ballast_gateway::GatewayConfig::default(),
+            orchestrator: OrchestratorConfig::default(),
+            services,
+            admin: AdminAccount::default(),
+        }
+    }
+}
+
+impl BallastConfig {
+    /// Defaults, then `file`, then the environment.
+    pub fn load(file: Option<&Path>, env: &EnvSource) -> anyhow::Result<Self> {
+        Ok(ballast_kit::config::load(file, env)?)
+    }
+
+    /// Replicas configured for `service` (1 when not listed).
+    pub fn replicas(&self, service: &str) -> u32 {
+        self.services.get(service).map_or(1, |s| s.replicas)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_reach_nested_sections() {
+        let env = EnvSource::Map(
+            [
+                ("BALLAST_ADMIN__EMAIL", "root@example.com"),
+                ("BALLAST_ADMIN__PASSWORD", "s3cret-pass"),
+                ("BALLAST_SERVICES__PRODUCT__REPLICAS", "3"),
+                ("BALLAST_ORCHESTRATOR__TIME_SCALE", "60"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        );
+        let config = BallastConfig::load(None, &env).unwrap();
+        assert_eq!(config.admin.email, "root@example.com");
+        assert_eq!(config.replicas("product"), 3);
+        assert_eq!(config.replicas("user"), 2);
+        assert!((config.orchestrator.time_scale - 60.0).abs() < f64::EPSILON);
+        assert!(!format!("{config:?}").contains("s3cret-pass"));
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ballast.toml");
+        std::fs::write(&file, "[gateway]\nmax_in_flite = 3\n").unwrap();
+        let error = BallastConfig::load(Some(&file), &EnvSource::Map(BTreeMap::new()))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("max_in_flite"), "{error}");
+    }
+}

@@ -1,0 +1,28 @@
+//! The `ballast` command line and the embedded platform it runs.
+//!
+//! - [`cli`]: the clap definition of every role
+//! - [`config`]: the platform configuration (one file plus `BALLAST_*` overrides)
+//! - [`platform`]: the embedded platform (`ballast up`), also used by the integration tests
+//! - [`up`], [`serve`], [`ctl`], [`load`], [`bench`]: one module per role
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod ctl;
+pub mod load;
+pub mod platform;
+pub mod serve;
+pub mod up;
+
+use cli::{Cli, Command};
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Up(args) => up::run(args).await,
+        Command::Serve(args) => serve::run(args).await,
+        Command::Ctl(args) => ctl::run(args).await,
+        Command::Load(args) => load::run(args).await.map(|_| ()),
+        Command::Bench(args) => bench::run(args).await.map(|_| ()),
+    }
+}

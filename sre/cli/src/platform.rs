@@ -1,0 +1,274 @@
+//! The embedded platform behind `ballast up`: every service deployed on the embedded
+//! orchestrator, the gateway routing to their ready instances, and the loopback admin
+//! listener, all in one process. Tests start it on port 0 exactly as `up` does.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ballast_kit::auth::Keys;
+use ballast_kit::cache::CacheBackend;
+use ballast_kit::service::{Environment, Service};
+use ballast_kit::store::Store;
+use ballast_orchestrator::{InstanceStatus, Orchestrator};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::BallastConfig;
+
+/// Where the platform listens.
+#[derive(Debug, Clone, Copy)]
+pub struct Addresses {
+    /// The public gateway.
+    pub gateway: SocketAddr,
+    /// The admin listener (must be loopback).
+    pub admin: SocketAddr,
+    /// First port for instances (0: any free port).
+    pub base_port: u16,
+}
+
+/// The admin account as seeded on this start.
+#[derive(Debug, Clone)]
+pub enum AdminSeed {
+    /// Created now; the password is shown this once.
+    Created {
+        /// The email.
+        email: String,
+        /// The password (generated or configured).
+        password: String,
+        /// Whether it was generated.
+        generated: bool,
+    },
+    /// It existed already.
+    Existing {
+        /// The email.
+        email: String,
+    },
+}
+
+/// A running embedded platform.
+pub struct Platform {
+    /// Where the gateway listens.
+    pub gateway: SocketAddr,
+    /// Where the admin listener listens.
+    pub admin: SocketAddr,
+    /// The orchestrator.
+    pub orchestrator: Orchestrator,
+    /// The admin account outcome of this start.
+    pub admin_seed: AdminSeed,
+    /// Products seeded on this start (0 when the catalog existed).
+    pub seeded_products: u64,
+    shutdown: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// The services `ballast up` runs, in start order.
+pub fn services() -> Vec<Arc<dyn Service>> {
+    vec![
+        Arc::new(ballast_user::UserService),
+        Arc::new(ballast_product::ProductService),
+    ]
+}
+
+impl Platform {
+    /// Migrates and seeds every service's database, deploys them, starts the gateway and the
+    /// admin listener, and waits until every instance is ready (at most `ready_within`).
+    pub async fn start(
+        mut config: BallastConfig,
+        addresses: Addresses,
+        ready_within: Duration,
+    ) -> anyhow::Result<Self> {
+        ballast_kit::client::install_crypto_provider();
+        if !addresses.admin.ip().is_loopback() {
+            anyhow::bail!(
+                "the admin listener must bind a loopback address, not {}",
+                addresses.admin
+            );
+        }
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            anyhow::anyhow!("creating data directory {}: {e}", config.data_dir.display())
+        })?;
+        config
+            .auth
+            .ensure_local_keys(&config.data_dir.join("keys"))?;
+        let keys = Arc::new(Keys::load(&config.auth)?);
+        let environment = Environment {
+            data_dir: config.data_dir.clone(),
+            store: config.store.clone(),
+            keys: keys.clone(),
+        };
+
+        let (admin_seed, seeded_products) = prepare_databases(&config, &environment).await?;
+
+        let orchestrator = Orchestrator::new(
+            config.orchestrator.clone(),
+            environment,
+            addresses.gateway.ip(),
+            addresses.base_port,
+        )?;
+        for service in services() {
+            let name = service.name();
+            let cache = cache_backend(&config, name).await?;
+            orchestrator.register(service, cache);
+            orchestrator.deploy(name, config.replicas(name), "v1")?;
+        }
+        let shutdown = CancellationToken::new();
+        let mut tasks = vec![orchestrator.start()];
+
+        let endpoints = endpoints_feed(&orchestrator, &shutdown, &mut tasks);
+        let gateway_router =
+            ballast_gateway::router(config.gateway.clone(), keys.clone(), endpoints).await?;
+        let gateway_listener = tokio::net::TcpListener::bind(addresses.gateway)
+            .await
+            .map_err(|e| anyhow::anyhow!("binding the gateway to {}: {e}", addresses.gateway))?;
+        let gateway = gateway_listener.local_addr()?;
+        tasks.push(spawn_server(gateway_listener, gateway_router, &shutdown));
+
+        let admin_listener = tokio::net::TcpListener::bind(addresses.admin)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("binding the admin listener to {}: {e}", addresses.admin)
+            })?;
+        let admin = admin_listener.local_addr()?;
+        tasks.push(spawn_server(
+            admin_listener,
+            ballast_orchestrator::admin::router(orchestrator.clone()),
+            &shutdown,
+        ));
+
+        if !orchestrator.wait_ready(ready_within).await {
+            tracing::warn!(
+                instances = ?orchestrator.instances(),
+                "not every instance is ready yet; continuing"
+            );
+        }
+        Ok(Self {
+            gateway,
+            admin,
+            orchestrator,
+            admin_seed,
+            seeded_products,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// Stops the gateway, the admin listener and every instance, gracefully.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.orchestrator.shutdown().await;
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Migrates every service's database and seeds the catalog and the admin account.
+async fn prepare_databases(
+    config: &BallastConfig,
+    environment: &Environment,
+) -> anyhow::Result<(AdminSeed, u64)> {
+    let mut admin_seed = None;
+    let mut seeded_products = 0u64;
+    for service in services() {
+        let name = service.name();
+        let store = Store::connect(&environment.store, name, &environment.data_dir).await?;
+        store.migrate(name, service.migrations()).await?;
+        match name {
+            "user" => {
+                let email = config.admin.email.clone();
+                let (password, generated) = match &config.admin.password {
+                    Some(secret) => (secret.expose().to_owned(), false),
+                    None => (ballast_user::generate_password(), true),
+                };
+                admin_seed = Some(
+                    match ballast_user::ensure_admin(&store, &email, &password).await? {
+                        ballast_user::AdminSeed::Created => AdminSeed::Created {
+                            email,
+                            password,
+                            generated,
+                        },
+                        ballast_user::AdminSeed::AlreadyExists => AdminSeed::Existing { email },
+                    },
+                );
+            }
+            "product" => {
+                seeded_products = ballast_product::seed_catalog(&store).await?.products;
+            }
+            _ => {}
+        }
+        store.close().await;
+    }
+    let admin_seed =
+        admin_seed.ok_or_else(|| anyhow::anyhow!("the user service is not deployed"))?;
+    Ok((admin_seed, seeded_products))
+}
+
+async fn cache_backend(
+    config: &BallastConfig,
+    service: &str,
+) -> anyhow::Result<Arc<dyn CacheBackend>> {
+    let mut cache = config.cache.clone();
+    cache.key_prefix = format!("{}{service}:", cache.key_prefix);
+    ballast_kit::cache::backend(&cache).await
+}
+
+/// Feeds the gateway the orchestrator's instances as endpoints, on every change.
+fn endpoints_feed(
+    orchestrator: &Orchestrator,
+    shutdown: &CancellationToken,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> watch::Receiver<ballast_gateway::Endpoints> {
+    let mut instances = orchestrator.subscribe();
+    let (tx, rx) = watch::channel(to_endpoints(&instances.borrow()));
+    let shutdown = shutdown.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                changed = instances.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let endpoints = to_endpoints(&instances.borrow_and_update());
+                    let _ = tx.send(endpoints);
+                }
+            }
+        }
+    }));
+    rx
+}
+
+fn to_endpoints(instances: &[InstanceStatus]) -> ballast_gateway::Endpoints {
+    let mut endpoints = ballast_gateway::Endpoints::new();
+    for instance in instances {
+        endpoints
+            .entry(instance.service.clone())
+            .or_default()
+            .push(ballast_gateway::Endpoint {
+                instance: instance.name.clone(),
+                url: format!("http://{}", instance.address),
+                ready: instance.ready,
+            });
+    }
+    endpoints
+}
+
+fn spawn_server(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: &CancellationToken,
+) -> JoinHandle<()> {
+    let shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        ballast_kit::server::serve(
+            listener,
+            router,
+            shutdown,
+            CancellationToken::new(),
+            Duration::from_secs(5),
+        )
+        .await;
+    })
+}

@@ -1,0 +1,150 @@
+//! The embedded platform under traffic: crashing an instance while clients read through the
+//! gateway fails none of their requests, and the orchestrator brings a replacement up.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::time::Duration;
+
+use ballast_cli::config::BallastConfig;
+use ballast_cli::platform::{Addresses, Platform};
+
+async fn platform(dir: &tempfile::TempDir) -> Platform {
+    let mut config = BallastConfig {
+        data_dir: dir.path().join("data"),
+        store: ballast_kit::testing::store_config(),
+        ..BallastConfig::default()
+    };
+    config.orchestrator.time_scale = 10.0;
+    config.gateway.rate_limit.anonymous.rate_per_second = 100_000.0;
+    config.gateway.rate_limit.anonymous.burst = 100_000;
+    Platform::start(
+        config,
+        Addresses {
+            gateway: "127.0.0.1:0".parse().unwrap(),
+            admin: "127.0.0.1:0".parse().unwrap(),
+            base_port: 0,
+        },
+        Duration::from_secs(20),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn crashing_an_instance_under_load_fails_no_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = platform(&dir).await;
+    let api = format!("http://{}/api/v1", platform.gateway);
+    let http = reqwest::Client::new();
+    let page: serde_json::Value = http
+        .get(format!("{api}/products?per_page=10"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<String> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
+
+    let readers: Vec<_> = (0..4)
+        .map(|worker| {
+            let http = http.clone();
+            let api = api.clone();
+            let ids = ids.clone();
+            tokio::spawn(async move {
+                let mut failures = Vec::new();
+                for i in 0..150 {
+                    let id = &ids[(worker + i) % ids.len()];
+                    match http.get(format!("{api}/products/{id}")).send().await {
+                        Ok(r) if r.status() == 200 => {}
+                        Ok(r) => failures.push(r.status().to_string()),
+                        Err(e) => failures.push(e.to_string()),
+                    }
+                }
+                failures
+            })
+        })
+        .collect();
+
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let victim = platform
+        .orchestrator
+        .instances()
+        .into_iter()
+        .find(|i| i.service == "product")
+        .unwrap()
+        .name;
+    platform.orchestrator.crash(&victim).unwrap();
+
+    for reader in readers {
+        let failures = reader.await.unwrap();
+        assert!(failures.is_empty(), "failed requests: {failures:?}");
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !platform
+        .orchestrator
+        .instances()
+        .iter()
+        .any(|i| i.name == victim && i.ready && i.restarts == 1)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            platform.orchestrator.instances()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    platform.stop().await;
+}
+
+#[tokio::test]
+async fn a_restart_keeps_the_data_and_does_not_seed_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ballast_kit::testing::store_config();
+    let mut config = BallastConfig {
+        data_dir: dir.path().join("data"),
+        store,
+        ..BallastConfig::default()
+    };
+    config.orchestrator.time_scale = 10.0;
+    let addresses = Addresses {
+        gateway: "127.0.0.1:0".parse().unwrap(),
+        admin: "127.0.0.1:0".parse().unwrap(),
+        base_port: 0,
+    };
+    let first = Platform::start(config.clone(), addresses, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert!(first.seeded_products >= 150);
+    assert!(matches!(
+        first.admin_seed,
+        ballast_cli::platform::AdminSeed::Created {
+            generated: true,
+            ..
+        }
+    ));
+    first.stop().await;
+    let second = Platform::start(config, addresses, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(second.seeded_products, 0);
+    assert!(matches!(
+        second.admin_seed,
+        ballast_cli::platform::AdminSeed::Existing { .. }
+    ));
+    let page: serde_json::Value = reqwest::get(format!(
+        "http://{}/api/v1/products?per_page=1",
+        second.gateway
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert!(page["total"].as_u64().unwrap() >= 150);
+    second.stop().await;
+}
