@@ -1,11 +1,14 @@
 //! Who is calling: a bearer token verified with the kit's [`Keys`], an `X-API-Key` compared in
 //! constant time, or nobody; and whether that principal may call a rule ([`authorize`]).
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use ballast_kit::ApiError;
 use ballast_kit::auth::{Claims, Keys, Role};
 use http::HeaderMap;
+use parking_lot::Mutex;
 use subtle::ConstantTimeEq;
 
 use crate::config::ApiKeyConfig;
@@ -45,12 +48,18 @@ impl Principal {
 pub struct Authenticator {
     keys: Arc<Keys>,
     api_keys: Vec<ApiKeyConfig>,
+    /// Tokens issued for API-key principals, by key name, with when they were issued.
+    minted: Mutex<HashMap<String, (Instant, String)>>,
 }
 
 impl Authenticator {
     /// Verifies tokens with `keys` and API keys against `api_keys`.
     pub fn new(keys: Arc<Keys>, api_keys: Vec<ApiKeyConfig>) -> Self {
-        Self { keys, api_keys }
+        Self {
+            keys,
+            api_keys,
+            minted: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The principal the headers present; present but bad credentials are 401.
@@ -90,13 +99,23 @@ impl Authenticator {
             .ok_or_else(|| ApiError::Unauthorized("unknown API key".into()))
     }
 
-    /// The token forwarded upstream for an API-key principal, when these keys can sign one.
+    /// The token forwarded upstream for an API-key principal (`sub` = `apikey:<name>`), when
+    /// these keys can sign one. A token is reused for half its lifetime.
     pub fn token_for(&self, name: &str, roles: &[Role]) -> Option<String> {
-        match self
-            .keys
-            .issue(&format!("apikey:{name}"), &format!("{name}@api-key"), roles)
+        let reuse_for = self.keys.token_ttl() / 2;
+        if let Some((issued, token)) = self.minted.lock().get(name)
+            && issued.elapsed() < reuse_for
         {
-            Ok(token) => Some(token),
+            return Some(token.clone());
+        }
+        let subject = format!("apikey:{name}");
+        match self.keys.issue(&subject, &format!("{name}@api-key"), roles) {
+            Ok(token) => {
+                self.minted
+                    .lock()
+                    .insert(name.to_owned(), (Instant::now(), token.clone()));
+                Some(token)
+            }
             Err(error) => {
                 tracing::debug!(error = %error, "no token for API-key principal");
                 None

@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
@@ -67,6 +67,14 @@ pub async fn router(
     keys: Arc<Keys>,
     endpoints: watch::Receiver<Endpoints>,
 ) -> anyhow::Result<Router> {
+    for (index, api_key) in config.api_keys.iter().enumerate() {
+        if api_key.key.expose().is_empty() {
+            anyhow::bail!(
+                "gateway.api_keys[{index}] ({}): the key is empty",
+                api_key.name
+            );
+        }
+    }
     let metrics = Metrics::new(SERVICE)?;
     let gateway_metrics = GatewayMetrics::register(&metrics)?;
     let limits = &config.rate_limit;
@@ -102,6 +110,11 @@ pub async fn router(
     }
     let mut api = Router::new();
     for (path, rules) in by_path {
+        let mut allow: Vec<&str> = rules.iter().map(|rule| rule.method.as_str()).collect();
+        if allow.contains(&"GET") {
+            allow.push("HEAD");
+        }
+        let allow = allow.join(", ");
         let mut methods = MethodRouter::new();
         for rule in rules {
             let gateway = gateway.clone();
@@ -109,7 +122,10 @@ pub async fn router(
                 gateway.clone().handle(rule, request)
             });
         }
-        api = api.route(path, methods.fallback(method_not_allowed));
+        api = api.route(
+            path,
+            methods.fallback(move || method_not_allowed(allow.clone())),
+        );
     }
     let api = api
         .route(
@@ -138,12 +154,16 @@ pub async fn router(
     ))
 }
 
-async fn method_not_allowed() -> Response {
-    ballast_kit::error::problem_response(
+async fn method_not_allowed(allow: String) -> Response {
+    let mut response = ballast_kit::error::problem_response(
         StatusCode::METHOD_NOT_ALLOWED,
-        "this method is not allowed on this route",
+        format!("this route allows {allow}"),
         None,
-    )
+    );
+    if let Ok(value) = HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 async fn jwks(State(gateway): State<Arc<Gateway>>) -> Response {

@@ -15,6 +15,9 @@ use crate::routes::{Access, ROUTES, public_rule};
 /// How long a merged document is served before it is rebuilt.
 pub const CACHE_TTL: Duration = Duration::from_secs(15);
 
+/// How long one upstream may take to serve its document.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Builds and caches the merged document.
 pub struct OpenApiMerger {
     cached: Mutex<Option<(Instant, Arc<Value>)>>,
@@ -52,7 +55,8 @@ impl OpenApiMerger {
 async fn fetch(forwarder: &Forwarder, service: &str) -> Option<Value> {
     for endpoint in forwarder.balancer().candidates(service) {
         let url = format!("{}/openapi.json", endpoint.url.trim_end_matches('/'));
-        let request = ballast_kit::client::traced(forwarder.client().get(url));
+        let request =
+            ballast_kit::client::traced(forwarder.client().get(url).timeout(FETCH_TIMEOUT));
         match request.send().await {
             Ok(response) if response.status().is_success() => match response.json().await {
                 Ok(document) => return Some(document),

@@ -100,6 +100,18 @@ pub fn upstream_headers(
     headers
 }
 
+/// Methods whose repetition has the same effect as one request (RFC 9110 9.2.2).
+fn is_idempotent(method: &http::Method) -> bool {
+    matches!(
+        *method,
+        http::Method::GET
+            | http::Method::HEAD
+            | http::Method::OPTIONS
+            | http::Method::PUT
+            | http::Method::DELETE
+    )
+}
+
 /// Sends requests to upstream instances.
 pub struct Forwarder {
     client: reqwest::Client,
@@ -128,7 +140,8 @@ impl Forwarder {
     }
 
     /// Sends the request to a ready instance of the rule's upstream. A connection error means
-    /// the request never left, so the next ready instance is tried (each at most once).
+    /// the request never left, so the next ready instance is tried (each at most once); an
+    /// idempotent request whose connection broke before the response is retried the same way.
     pub async fn forward(
         &self,
         rule: &Rule,
@@ -180,6 +193,18 @@ impl Forwarder {
                         "{} did not answer in time",
                         rule.upstream
                     )));
+                }
+                Err(error) if is_idempotent(&parts.method) => {
+                    // The connection broke before a response (the instance crashed mid-request).
+                    // An idempotent request may be sent again (RFC 9110 9.2.2), as Envoy's
+                    // `retry_on: reset` does; the next ready instance gets it.
+                    self.metrics.upstream(rule.upstream, "reset");
+                    tracing::warn!(
+                        upstream = rule.upstream,
+                        instance = endpoint.instance,
+                        error = %error,
+                        "connection reset; retrying the idempotent request on the next instance"
+                    );
                 }
                 Err(error) => {
                     self.metrics.upstream(rule.upstream, "error");

@@ -33,6 +33,17 @@ impl Verb {
         }
     }
 
+    /// The method name (`GET`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+        }
+    }
+
     /// The lowercase name, as OpenAPI path items use it.
     pub fn openapi_name(self) -> &'static str {
         match self {

@@ -162,9 +162,26 @@ async fn api_keys_authenticate_machine_clients_with_their_roles() {
         .unwrap();
     assert_eq!(claims.sub, "apikey:catalog-sync");
     assert_eq!(claims.roles, vec![Role::Admin]);
+    let again = echo(with_key("k-admin-0123456789").send().await.unwrap()).await;
+    assert_eq!(again["headers"]["authorization"], bearer, "the same token");
 
     problem(with_key("k-sre-0123456789").send().await.unwrap(), 403).await;
     problem(with_key("k-admin-012345678").send().await.unwrap(), 401).await;
     problem(with_key("").send().await.unwrap(), 401).await;
-    assert_eq!(product.count(), 1);
+    assert_eq!(product.count(), 2);
+}
+
+#[tokio::test]
+async fn an_empty_api_key_is_a_configuration_error() {
+    let mut config = unlimited();
+    config.api_keys = vec![ApiKeyConfig {
+        name: "blank".into(),
+        key: Secret::new(""),
+        roles: vec![Role::Admin],
+    }];
+    let dir = tempfile::tempdir().unwrap();
+    let keys = ballast_kit::testing::keys(dir.path());
+    let (_tx, rx) = tokio::sync::watch::channel(ballast_gateway::Endpoints::new());
+    let error = ballast_gateway::router(config, keys, rx).await.unwrap_err();
+    assert!(error.to_string().contains("blank"), "{error}");
 }

@@ -112,6 +112,24 @@ async fn a_gone_instance_is_skipped_and_no_instance_is_503() {
         "{metrics}"
     );
 
+    // An instance that served requests (pooled connections) crashes while still listed ready.
+    let crashing = StandIn::start("product-crashing", Mode::Echo).await;
+    gateway.endpoints.send_modify(|table| {
+        table.insert(
+            "product".into(),
+            vec![crashing.endpoint(true), live.endpoint(true)],
+        );
+    });
+    for _ in 0..2 {
+        echo(gateway.get("/api/v1/products").await).await;
+    }
+    assert_eq!(crashing.count(), 1);
+    drop(crashing);
+    for _ in 0..4 {
+        let body = echo(gateway.get("/api/v1/products").await).await;
+        assert_eq!(body["instance"], "product-live");
+    }
+
     // Every instance gone: 503 with Retry-After.
     gateway.endpoints.send_modify(|table| {
         table.insert("product".into(), vec![gone.clone()]);
