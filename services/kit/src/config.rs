@@ -89,7 +89,7 @@ where
 
 fn ballast_env() -> Env {
     Env::prefixed("BALLAST_")
-        .filter(|key| !key.as_str().starts_with("test_"))
+        .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"))
         .split("__")
 }
 

@@ -309,7 +309,9 @@ async fn ensure_postgres_database(url: &str) -> anyhow::Result<()> {
         {
             Ok(_) => tracing::info!(database, "created PostgreSQL database"),
             // Another replica created it between our check and our CREATE.
-            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+            // (42P04, or 23505 when both CREATEs reach the catalog at once.)
+            Err(sqlx::Error::Database(e))
+                if matches!(e.code().as_deref(), Some("42P04") | Some("23505")) => {}
             Err(e) => return Err(anyhow::anyhow!("creating database {database}: {e}")),
         }
     }

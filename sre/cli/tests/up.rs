@@ -46,7 +46,7 @@ fn start_up(extra_env: &[(&str, &str)]) -> Up {
         .env("BALLAST_ADMIN__EMAIL", "root@example.com")
         .env("BALLAST_ADMIN__PASSWORD", "correct horse battery")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(Stdio::piped());
     if let Some(url) = ballast_kit::testing::store_config().postgres_url {
         command.env("BALLAST_STORE__POSTGRES_URL", url.expose());
     }
@@ -55,9 +55,9 @@ fn start_up(extra_env: &[(&str, &str)]) -> Up {
     }
     let started = Instant::now();
     let mut child = command.spawn().unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let (mut gateway, mut admin) = (None, None);
-    for line in stdout.lines() {
+    for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some(rest) = line.trim().strip_prefix("gateway") {
             gateway = Some(rest.trim().trim_end_matches("/api/v1").to_owned());

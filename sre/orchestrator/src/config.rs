@@ -15,7 +15,7 @@ pub struct ProbeConfig {
     /// Time between probes.
     #[serde(with = "hts")]
     pub period: Duration,
-    /// A probe not answered within this counts as failed.
+    /// A probe not answered within this counts as failed (real time: never time-scaled).
     #[serde(with = "hts")]
     pub timeout: Duration,
     /// Consecutive failures that make the probe fail.

@@ -927,7 +927,8 @@ fn probe_loop(
     let client = orchestrator.inner.client.clone();
     let initial = config.scaled(probe.initial_delay);
     let period = config.scaled(probe.period).max(Duration::from_millis(20));
-    let timeout = config.scaled(probe.timeout).max(Duration::from_millis(50));
+    // A probe's timeout bounds real work (a database round trip), so it is not time-scaled.
+    let timeout = probe.timeout.max(Duration::from_millis(50));
     tokio::spawn(async move {
         tokio::time::sleep(initial).await;
         let url = format!("http://{addr}{path}");
