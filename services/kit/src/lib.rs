@@ -8,6 +8,7 @@
 //! - [`telemetry`]: JSON logs with trace ids, OTLP export, W3C `traceparent` propagation
 //! - [`metrics`]: the uniform RED metrics and saturation gauges, `/metrics`
 //! - [`error`] and [`extract`]: problem+json errors and extractors whose rejections are 4xx
+//! - [`events`]: the event bus (embedded log; Kafka in `ballast-kafka`), outbox, idempotent consumers
 //! - [`store`]: sqlx over SQLite (embedded) or PostgreSQL, portable migrations
 //! - [`cache`]: in-memory or Redis read-through cache with hit/miss counters
 //! - [`auth`]: Ed25519 JWTs, key rotation by key id, JWKS, roles and extractors
@@ -22,6 +23,7 @@ pub mod cache;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod faults;
 pub mod metrics;

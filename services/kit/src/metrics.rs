@@ -7,6 +7,9 @@
 //! - `http_request_duration_seconds{service,route,method}` (histogram, seconds)
 //! - `db_pool_connections_in_use{service}`, `db_pool_connections_max{service}`
 //! - `cache_requests_total{service,result="hit"|"miss"}`
+//! - `outbox_pending_events{service}`, `bus_events_published_total{service,topic}`,
+//!   `bus_events_consumed_total{service,group,topic,outcome}`,
+//!   `bus_dead_letters_total{service,group,topic}`, `bus_consumer_lag{service,group,topic}`
 //! - `process_cpu_seconds_total`, `process_resident_memory_bytes` (the whole process)
 //!
 //! `route` is the matched route template (`/v1/products/{id}`), never the raw path.
@@ -42,6 +45,11 @@ struct Inner {
     pool_in_use: IntGauge,
     pool_max: IntGauge,
     cache: IntCounterVec,
+    outbox_pending: IntGauge,
+    published: IntCounterVec,
+    consumed: IntCounterVec,
+    dead_letters: IntCounterVec,
+    consumer_lag: prometheus::IntGaugeVec,
     hooks: Mutex<Vec<ScrapeHook>>,
 }
 
@@ -83,6 +91,43 @@ impl Metrics {
             )),
             &["result"],
         )?;
+        let outbox_pending = IntGauge::with_opts(service_label(Opts::new(
+            "outbox_pending_events",
+            "Events written to the outbox and not yet published.",
+        )))?;
+        let published = IntCounterVec::new(
+            service_label(Opts::new(
+                "bus_events_published_total",
+                "Events relayed from the outbox to the bus, by topic.",
+            )),
+            &["topic"],
+        )?;
+        let consumed = IntCounterVec::new(
+            service_label(Opts::new(
+                "bus_events_consumed_total",
+                "Events consumed, by group, topic and outcome (processed, duplicate, dead_lettered).",
+            )),
+            &["group", "topic", "outcome"],
+        )?;
+        let dead_letters = IntCounterVec::new(
+            service_label(Opts::new(
+                "bus_dead_letters_total",
+                "Events moved to a dead-letter topic after failing every attempt.",
+            )),
+            &["group", "topic"],
+        )?;
+        let consumer_lag = prometheus::IntGaugeVec::new(
+            service_label(Opts::new(
+                "bus_consumer_lag",
+                "Events published but not yet acknowledged by the consumer group.",
+            )),
+            &["group", "topic"],
+        )?;
+        registry.register(Box::new(outbox_pending.clone()))?;
+        registry.register(Box::new(published.clone()))?;
+        registry.register(Box::new(consumed.clone()))?;
+        registry.register(Box::new(dead_letters.clone()))?;
+        registry.register(Box::new(consumer_lag.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(duration.clone()))?;
         registry.register(Box::new(pool_in_use.clone()))?;
@@ -100,6 +145,11 @@ impl Metrics {
                 pool_in_use,
                 pool_max,
                 cache,
+                outbox_pending,
+                published,
+                consumed,
+                dead_letters,
+                consumer_lag,
                 hooks: Mutex::new(Vec::new()),
             }),
         })
@@ -130,6 +180,49 @@ impl Metrics {
     pub fn cache_lookup(&self, hit: bool) {
         let result = if hit { "hit" } else { "miss" };
         self.inner.cache.with_label_values(&[result]).inc();
+    }
+
+    /// Sets the number of unpublished outbox events.
+    pub fn set_outbox_pending(&self, pending: i64) {
+        self.inner.outbox_pending.set(pending);
+    }
+
+    /// Counts an event relayed to the bus.
+    pub fn event_published(&self, topic: &str) {
+        self.inner.published.with_label_values(&[topic]).inc();
+    }
+
+    /// Counts a consumed event by outcome.
+    pub fn event_consumed(
+        &self,
+        group: &str,
+        topic: &str,
+        outcome: crate::events::consumer::Outcome,
+    ) {
+        use crate::events::consumer::Outcome;
+        let label = match outcome {
+            Outcome::Processed => "processed",
+            Outcome::Duplicate => "duplicate",
+            Outcome::DeadLettered => {
+                self.inner
+                    .dead_letters
+                    .with_label_values(&[group, topic])
+                    .inc();
+                "dead_lettered"
+            }
+        };
+        self.inner
+            .consumed
+            .with_label_values(&[group, topic, label])
+            .inc();
+    }
+
+    /// Sets a consumer group's lag on a topic.
+    pub fn set_consumer_lag(&self, group: &str, topic: &str, lag: i64) {
+        self.inner
+            .consumer_lag
+            .with_label_values(&[group, topic])
+            .set(lag);
     }
 
     /// Counts one finished request.

@@ -19,8 +19,12 @@ use axum::{Extension, Router};
 use tracing::Instrument;
 use utoipa_axum::router::OpenApiRouter;
 
+use futures::future::BoxFuture;
+
 use crate::auth::Keys;
 use crate::cache::{Cache, CacheBackend};
+use crate::events::EventBus;
+use crate::events::consumer::{Consumer, Handler};
 use crate::faults::Faults;
 use crate::metrics::Metrics;
 use crate::store::{Migration, Store, StoreConfig};
@@ -36,6 +40,48 @@ pub trait Service: Send + Sync + 'static {
     fn migrations(&self) -> &'static [Migration];
     /// The `/v1/...` API, documented for OpenAPI.
     fn api(&self, context: ServiceContext) -> OpenApiRouter;
+    /// Long-running tasks of each instance (event consumers, sweepers), supervised: one that
+    /// fails is logged and restarted. The outbox relay runs for every service without asking.
+    fn background(&self) -> Vec<Background> {
+        Vec::new()
+    }
+}
+
+type BackgroundFn = dyn Fn(ServiceContext) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync;
+
+/// A named long-running task of an instance.
+#[derive(Clone)]
+pub struct Background {
+    /// For logs.
+    pub name: &'static str,
+    run: Arc<BackgroundFn>,
+}
+
+impl Background {
+    /// A task built from the instance's context each time it (re)starts.
+    pub fn new<F, Fut>(name: &'static str, run: F) -> Self
+    where
+        F: Fn(ServiceContext) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        Self {
+            name,
+            run: Arc::new(move |context| Box::pin(run(context))),
+        }
+    }
+
+    /// An idempotent event consumer (see [`crate::events::consumer`]).
+    pub fn consumer(consumer: Consumer, handler: Arc<dyn Handler>) -> Self {
+        Self::new("consumer", move |context: ServiceContext| {
+            crate::events::consumer::run(
+                consumer.clone(),
+                context.store.clone(),
+                context.bus.clone(),
+                context.metrics.clone(),
+                handler.clone(),
+            )
+        })
+    }
 }
 
 /// What an instance's handlers share.
@@ -55,6 +101,8 @@ pub struct ServiceContext {
     pub metrics: Metrics,
     /// This instance's fault hooks.
     pub faults: Faults,
+    /// The event bus (events leave through the outbox, not directly).
+    pub bus: Arc<dyn EventBus>,
 }
 
 /// What every instance of every service is built from.
@@ -66,6 +114,8 @@ pub struct Environment {
     pub store: StoreConfig,
     /// Token keys.
     pub keys: Arc<Keys>,
+    /// The event bus every instance shares.
+    pub bus: Arc<dyn EventBus>,
 }
 
 /// Connects a new instance of `service`: its own pool, metrics and faults; `cache` is shared
@@ -93,7 +143,64 @@ pub async fn connect_instance(
         keys: environment.keys.clone(),
         metrics,
         faults: Faults::default(),
+        bus: environment.bus.clone(),
     })
+}
+
+/// Applies the kit's tables (outbox, processed events) and then the service's migrations.
+pub async fn migrate(store: &Store, service: &dyn Service) -> anyhow::Result<()> {
+    store
+        .migrate(
+            &format!("kit:{}", service.name()),
+            crate::events::outbox::MIGRATIONS,
+        )
+        .await?;
+    store.migrate(service.name(), service.migrations()).await
+}
+
+/// Runs an instance: serves its router on `listener` and runs the outbox relay and the
+/// service's background tasks beside it, until `shutdown` (graceful) or a crash. Background
+/// tasks stop with the server.
+pub async fn run_instance(
+    service: &dyn Service,
+    context: ServiceContext,
+    listener: tokio::net::TcpListener,
+    shutdown: tokio_util::sync::CancellationToken,
+    grace: Duration,
+) -> crate::server::Stopped {
+    let router = assemble(service, context.clone());
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(crate::events::outbox::relay(
+        context.store.clone(),
+        context.bus.clone(),
+        context.metrics.clone(),
+        Duration::from_millis(100),
+    ));
+    for task in service.background() {
+        let context = context.clone();
+        tasks.spawn(async move {
+            let mut failures = 0u32;
+            loop {
+                match (task.run)(context.clone()).await {
+                    Ok(()) => failures = 0,
+                    Err(error) => {
+                        failures += 1;
+                        tracing::warn!(
+                            service = context.service,
+                            task = task.name,
+                            error = format!("{error:#}"),
+                            "background task failed; restarting"
+                        );
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(200) * failures.clamp(1, 25)).await;
+            }
+        });
+    }
+    let crash = context.faults.crash_token();
+    let stopped = crate::server::serve(listener, router, shutdown, crash, grace).await;
+    tasks.shutdown().await;
+    stopped
 }
 
 /// Builds the instance's router: the service's API behind the fault hooks, the standard

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{AuthConfig, Keys, Role};
 use crate::cache::MemoryBackend;
 use crate::config::Secret;
-use crate::service::{Environment, Service, ServiceContext, assemble, connect_instance};
+use crate::service::{Environment, Service, ServiceContext, connect_instance};
 use crate::store::StoreConfig;
 
 /// Whether this test run uses PostgreSQL.
@@ -58,6 +58,27 @@ pub fn keys(dir: &std::path::Path) -> Arc<Keys> {
     Arc::new(Keys::load(&config).unwrap_or_else(|e| panic!("loading test keys: {e:#}")))
 }
 
+/// A fresh environment in `dir`: a new store (per the run's selection), keys, and an embedded
+/// event bus in its own database.
+pub async fn environment(dir: &std::path::Path) -> Environment {
+    crate::client::install_crypto_provider();
+    let store = store_config();
+    let data_dir = dir.join("data");
+    let bus_store = crate::store::Store::connect(&store, "bus", &data_dir)
+        .await
+        .unwrap_or_else(|e| panic!("connecting the bus store: {e:#}"));
+    let bus = crate::events::log::LogBus::open(bus_store)
+        .await
+        .unwrap_or_else(|e| panic!("opening the bus: {e:#}"))
+        .with_lease_ttl(Duration::from_secs(2));
+    Environment {
+        data_dir,
+        store,
+        keys: keys(dir),
+        bus: Arc::new(bus),
+    }
+}
+
 /// A running instance of a service for a test; stops when dropped.
 pub struct TestInstance {
     /// `http://127.0.0.1:PORT`.
@@ -97,11 +118,7 @@ impl Drop for TestInstance {
 pub async fn spawn(service: Arc<dyn Service>) -> TestInstance {
     crate::client::install_crypto_provider();
     let dir = Arc::new(tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")));
-    let environment = Environment {
-        data_dir: dir.path().join("data"),
-        store: store_config(),
-        keys: keys(dir.path()),
-    };
+    let environment = environment(dir.path()).await;
     spawn_in(service, environment, dir).await
 }
 
@@ -119,12 +136,9 @@ pub async fn spawn_in(
     )
     .await
     .unwrap_or_else(|e| panic!("connecting {}: {e:#}", service.name()));
-    context
-        .store
-        .migrate(service.name(), service.migrations())
+    crate::service::migrate(&context.store, service.as_ref())
         .await
         .unwrap_or_else(|e| panic!("migrating {}: {e:#}", service.name()));
-    let router = assemble(service.as_ref(), context.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap_or_else(|e| panic!("binding: {e}"));
@@ -132,13 +146,20 @@ pub async fn spawn_in(
         .local_addr()
         .unwrap_or_else(|e| panic!("local addr: {e}"));
     let shutdown = CancellationToken::new();
-    tokio::spawn(crate::server::serve(
-        listener,
-        router,
-        shutdown.clone(),
-        context.faults.crash_token(),
-        Duration::from_secs(1),
-    ));
+    {
+        let context = context.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            crate::service::run_instance(
+                service.as_ref(),
+                context,
+                listener,
+                shutdown,
+                Duration::from_secs(1),
+            )
+            .await
+        });
+    }
     TestInstance {
         url: format!("http://{addr}"),
         addr,

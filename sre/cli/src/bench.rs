@@ -41,10 +41,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Vec<Variant>> {
     let mut auth = ballast_kit::auth::AuthConfig::default();
     auth.ensure_local_keys(&dir.path().join("keys"))?;
     let keys = Arc::new(ballast_kit::auth::Keys::load(&auth)?);
+    let data_dir = dir.path().join("data");
+    let bus_store =
+        ballast_kit::store::Store::connect(&StoreConfig::default(), "bus", &data_dir).await?;
     let environment = Environment {
-        data_dir: dir.path().join("data"),
+        data_dir,
         store: StoreConfig::default(),
         keys: keys.clone(),
+        bus: Arc::new(ballast_kit::events::log::LogBus::open(bus_store).await?),
     };
     let shutdown = CancellationToken::new();
 

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use ballast_kit::auth::Keys;
 use ballast_kit::cache::CacheBackend;
+use ballast_kit::events::EventBus;
+use ballast_kit::events::log::LogBus;
 use ballast_kit::service::{Environment, Service};
 use ballast_kit::store::Store;
 use ballast_orchestrator::{InstanceStatus, Orchestrator};
@@ -93,10 +95,13 @@ impl Platform {
             .auth
             .ensure_local_keys(&config.data_dir.join("keys"))?;
         let keys = Arc::new(Keys::load(&config.auth)?);
+        let bus_store = Store::connect(&config.store, "bus", &config.data_dir).await?;
+        let bus: Arc<dyn EventBus> = Arc::new(LogBus::open(bus_store).await?);
         let environment = Environment {
             data_dir: config.data_dir.clone(),
             store: config.store.clone(),
             keys: keys.clone(),
+            bus,
         };
 
         let (admin_seed, seeded_products) = prepare_databases(&config, &environment).await?;
@@ -174,7 +179,7 @@ async fn prepare_databases(
     for service in services() {
         let name = service.name();
         let store = Store::connect(&environment.store, name, &environment.data_dir).await?;
-        store.migrate(name, service.migrations()).await?;
+        ballast_kit::service::migrate(&store, service.as_ref()).await?;
         match name {
             "user" => {
                 let email = config.admin.email.clone();

@@ -1,13 +1,13 @@
-//! `ballast serve <service>`: one role per process, as a container runs it. Instances of a
-//! domain service migrate their database (under a lock) and serve; the gateway routes to the
-//! upstream addresses it is given (Kubernetes Services).
+//! `ballast serve <service>`: one role per process, as a container runs it. A domain service
+//! instance migrates its database (under a lock) and serves with its outbox relay and
+//! consumers; the gateway routes to the upstream addresses it is given (Kubernetes Services).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use ballast_kit::auth::Keys;
 use ballast_kit::config::EnvSource;
-use ballast_kit::service::{Environment, assemble, connect_instance};
+use ballast_kit::service::{Environment, connect_instance, run_instance};
 use ballast_kit::telemetry::{self, LogFormat};
 use tokio_util::sync::CancellationToken;
 
@@ -21,10 +21,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _telemetry = telemetry::init(&format!("ballast-{}", args.service), LogFormat::Json)?;
     ballast_kit::client::install_crypto_provider();
     let keys = Arc::new(Keys::load(&config.auth)?);
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("binding {}: {e}", args.addr))?;
     let shutdown = CancellationToken::new();
-    // For the gateway: the sender of its (static) endpoints, alive as long as the server.
-    let mut upstream_feed = None;
-    let router = if args.service == "gateway" {
+    let grace = Duration::from_secs(20);
+    tracing::info!(service = args.service, address = %args.addr, "serving");
+
+    let server = if args.service == "gateway" {
         let mut endpoints = ballast_gateway::Endpoints::new();
         for upstream in &args.upstreams {
             let (service, url) = upstream
@@ -39,9 +43,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                     ready: true,
                 });
         }
-        let (tx, rx) = tokio::sync::watch::channel(endpoints);
-        upstream_feed = Some(tx);
-        ballast_gateway::router(config.gateway.clone(), keys, rx).await?
+        let (feed, rx) = tokio::sync::watch::channel(endpoints);
+        let router = ballast_gateway::router(config.gateway.clone(), keys, rx).await?;
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let stopped = ballast_kit::server::serve(
+                listener,
+                router,
+                shutdown,
+                CancellationToken::new(),
+                grace,
+            )
+            .await;
+            // The gateway keeps its routes for as long as it serves.
+            drop(feed);
+            stopped
+        })
     } else {
         let service = services()
             .into_iter()
@@ -52,35 +69,28 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                     args.service
                 )
             })?;
+        // The event log lives in the configured store (a `bus` database on PostgreSQL).
+        let bus_store =
+            ballast_kit::store::Store::connect(&config.store, "bus", &config.data_dir).await?;
+        let bus = Arc::new(ballast_kit::events::log::LogBus::open(bus_store).await?);
         let environment = Environment {
             data_dir: config.data_dir.clone(),
             store: config.store.clone(),
             keys,
+            bus,
         };
         let cache = ballast_kit::cache::backend(&config.cache).await?;
         let hostname =
             std::env::var("HOSTNAME").unwrap_or_else(|_| format!("{}-0", service.name()));
         let context = connect_instance(service.as_ref(), hostname, &environment, cache).await?;
-        context
-            .store
-            .migrate(service.name(), service.migrations())
-            .await?;
-        assemble(service.as_ref(), context)
+        ballast_kit::service::migrate(&context.store, service.as_ref()).await?;
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            run_instance(service.as_ref(), context, listener, shutdown, grace).await
+        })
     };
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("binding {}: {e}", args.addr))?;
-    tracing::info!(service = args.service, address = %args.addr, "serving");
-    let server = tokio::spawn(ballast_kit::server::serve(
-        listener,
-        router,
-        shutdown.clone(),
-        CancellationToken::new(),
-        Duration::from_secs(20),
-    ));
     crate::up::shutdown_signal().await;
     shutdown.cancel();
     let _ = server.await;
-    drop(upstream_feed);
     Ok(())
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use ballast_kit::cache::CacheBackend;
 use ballast_kit::faults::{FaultSpec, Faults};
 use ballast_kit::server::Stopped;
-use ballast_kit::service::{Environment, Service, assemble, connect_instance};
+use ballast_kit::service::{Environment, Service, connect_instance};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -762,13 +762,12 @@ impl Orchestrator {
             let mut context =
                 connect_instance(service_impl.as_ref(), name.clone(), &environment, cache).await?;
             context.faults = instance_faults.clone();
-            let router = assemble(service_impl.as_ref(), context.clone());
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            let stopped = ballast_kit::server::serve(
+            let stopped = ballast_kit::service::run_instance(
+                service_impl.as_ref(),
+                context.clone(),
                 listener,
-                router,
                 shutdown,
-                instance_faults.crash_token(),
                 grace,
             )
             .await;

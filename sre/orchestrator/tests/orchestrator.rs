@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ballast_kit::cache::MemoryBackend;
-use ballast_kit::service::{Environment, Service, ServiceContext};
+use ballast_kit::service::{Service, ServiceContext};
 use ballast_kit::store::Migration;
 use ballast_orchestrator::{Orchestrator, OrchestratorConfig, Phase};
 use utoipa_axum::router::OpenApiRouter;
@@ -40,12 +40,7 @@ fn fast_config() -> OrchestratorConfig {
 }
 
 async fn start(dir: &tempfile::TempDir, replicas: u32) -> Orchestrator {
-    ballast_kit::client::install_crypto_provider();
-    let environment = Environment {
-        data_dir: dir.path().join("data"),
-        store: ballast_kit::testing::store_config(),
-        keys: ballast_kit::testing::keys(dir.path()),
-    };
+    let environment = ballast_kit::testing::environment(dir.path()).await;
     let orchestrator =
         Orchestrator::new(fast_config(), environment, "127.0.0.1".parse().unwrap(), 0).unwrap();
     orchestrator.register(Arc::new(Echo), Arc::new(MemoryBackend::new(10)));
