@@ -216,11 +216,15 @@ pub fn assemble(service: &dyn Service, context: ServiceContext) -> Router {
         .route("/health/live", get(live))
         .route(
             "/health/ready",
-            get(ready).with_state(context.store.clone()),
+            get(ready).with_state((context.store.clone(), context.bus.clone())),
         )
         .route(
             "/metrics",
             get(crate::metrics::handler).with_state(context.metrics.clone()),
+        )
+        .route(
+            "/v1/audit/outbox",
+            get(audit_outbox).with_state(context.store.clone()),
         )
         .route(
             "/openapi.json",
@@ -302,28 +306,71 @@ async fn request_span(
     response
 }
 
+/// `GET /v1/audit/outbox` (admin or sre): events not yet published, for `ballast verify`.
+async fn audit_outbox(
+    State(store): State<Store>,
+    user: crate::auth::AuthUser,
+) -> Result<impl IntoResponse, crate::error::ApiError> {
+    use crate::auth::Role;
+    if !(user.has(Role::Admin) || user.has(Role::Sre)) {
+        return Err(crate::error::ApiError::Forbidden(
+            "requires the admin or sre role".into(),
+        ));
+    }
+    let pending = crate::events::outbox::pending(&store).await?;
+    let oldest: Option<i64> =
+        sqlx::query_scalar("SELECT MIN(occurred_at) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(store.pool())
+            .await
+            .map_err(crate::error::ApiError::from)?;
+    let total: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM outbox")
+        .fetch_one(store.pool())
+        .await
+        .map_err(crate::error::ApiError::from)?;
+    Ok(axum::Json(serde_json::json!({
+        "total": total,
+        "pending": pending,
+        "oldest_pending_age_ms": oldest.map(|t| (crate::store::now_millis() - t).max(0)),
+    })))
+}
+
 async fn live() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "live" }))
 }
 
-async fn ready(State(store): State<Store>) -> Response {
-    match tokio::time::timeout(Duration::from_secs(2), store.ping()).await {
-        Ok(Ok(())) => {
-            axum::Json(serde_json::json!({ "status": "ready", "checks": { "database": "ok" } }))
-                .into_response()
-        }
-        Ok(Err(error)) => not_ready(format!("{error:#}")),
-        Err(_) => not_ready("database did not answer within 2s".into()),
-    }
+async fn ready(State((store, bus)): State<(Store, Arc<dyn EventBus>)>) -> Response {
+    let within = Duration::from_secs(2);
+    let (database, bus) = tokio::join!(
+        tokio::time::timeout(within, store.ping()),
+        tokio::time::timeout(within, bus.ping()),
+    );
+    let database_ok = check("database", database);
+    let bus_ok = check("bus", bus);
+    let word = |ok: bool| if ok { "ok" } else { "failing" };
+    let ready = database_ok && bus_ok;
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
+        "status": if ready { "ready" } else { "not ready" },
+        "checks": { "database": word(database_ok), "bus": word(bus_ok) },
+    });
+    (status, axum::Json(body)).into_response()
 }
 
-fn not_ready(reason: String) -> Response {
-    tracing::warn!(reason, "not ready");
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        axum::Json(
-            serde_json::json!({ "status": "not ready", "checks": { "database": "failing" } }),
-        ),
-    )
-        .into_response()
+/// Logs a failed readiness check; true when it passed.
+fn check(name: &str, result: Result<anyhow::Result<()>, tokio::time::error::Elapsed>) -> bool {
+    match result {
+        Ok(Ok(())) => true,
+        Ok(Err(error)) => {
+            tracing::warn!(check = name, error = format!("{error:#}"), "not ready");
+            false
+        }
+        Err(_) => {
+            tracing::warn!(check = name, "not ready: no answer within 2s");
+            false
+        }
+    }
 }
