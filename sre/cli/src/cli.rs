@@ -200,6 +200,20 @@ pub struct LoadArgs {
     /// Requests in flight at most; beyond it a scheduled request is counted as dropped.
     #[arg(long, default_value_t = 256)]
     pub max_in_flight: usize,
+    /// Share of operations that place an order (0 to 1); the rest browse, search, read and
+    /// review.
+    #[arg(long, default_value_t = 0.2)]
+    pub order_share: f64,
+    /// Share of placed orders paid with the always-declining card `tok_decline`.
+    #[arg(long, default_value_t = 0.05)]
+    pub decline_share: f64,
+    /// After the run, wait this long for placed orders to reach a terminal status.
+    #[arg(long, default_value = "60s")]
+    pub settle: humantime::Duration,
+    /// Append every accepted order (`order_id`, `idempotency_key`) as a JSON line to this
+    /// file, for `ballast verify --accepted FILE`.
+    #[arg(long)]
+    pub record: Option<std::path::PathBuf>,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,

@@ -148,3 +148,36 @@ async fn a_restart_keeps_the_data_and_does_not_seed_twice() {
     assert!(page["total"].as_u64().unwrap() >= 150);
     second.stop().await;
 }
+
+#[tokio::test]
+async fn ballast_load_drives_the_shop_and_reports_latency() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = platform(&dir).await;
+    let args = ballast_cli::cli::LoadArgs {
+        gateway: format!("http://{}", platform.gateway),
+        rate: 40.0,
+        duration: Duration::from_secs(2).into(),
+        users: 3,
+        max_in_flight: 64,
+        order_share: 0.0,
+        decline_share: 0.0,
+        settle: Duration::from_secs(1).into(),
+        record: None,
+        json: true,
+        quiet: true,
+    };
+    let summary = ballast_cli::load::run(args).await.unwrap();
+    assert_eq!(summary.requests, 80);
+    assert_eq!(
+        summary.succeeded, summary.requests,
+        "{:?}",
+        summary.by_status
+    );
+    assert!(summary.latency_ms.p50 > 0.0 && summary.latency_ms.p99 >= summary.latency_ms.p50);
+    assert!(
+        summary.by_operation.len() >= 3,
+        "{:?}",
+        summary.by_operation
+    );
+    platform.stop().await;
+}
