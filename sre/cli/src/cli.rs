@@ -29,6 +29,10 @@ pub enum Command {
     /// Drive synthetic users against the gateway at a fixed rate for a fixed time (loopback
     /// only) and print a latency summary.
     Load(LoadArgs),
+    /// Check the shop's invariants (no order lost, no double charge, stock conserved, every
+    /// failed order compensated, every event delivered) against a running platform; exits
+    /// non-zero when one is violated.
+    Verify(VerifyArgs),
     /// Measure request throughput and latency of a product read three ways (service, gateway,
     /// bare handler) in one run, for docs/BENCHMARKS.md.
     Bench(BenchArgs),
@@ -220,6 +224,25 @@ pub struct LoadArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// `ballast verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The admin listener of `ballast up` (verify reads each service's audit endpoints on a
+    /// ready instance it lists).
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub admin_addr: SocketAddr,
+    /// A token with the admin or sre role; otherwise verify logs in with
+    /// `BALLAST_ADMIN__EMAIL` / `BALLAST_ADMIN__PASSWORD`.
+    #[arg(long, env = "BALLAST_VERIFY_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Orders a client saw accepted (`ballast load --record FILE`), each checked to exist.
+    #[arg(long)]
+    pub accepted: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `ballast bench`.

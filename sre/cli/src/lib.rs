@@ -3,7 +3,7 @@
 //! - [`cli`]: the clap definition of every role
 //! - [`config`]: the platform configuration (one file plus `BALLAST_*` overrides)
 //! - [`platform`]: the embedded platform (`ballast up`), also used by the integration tests
-//! - [`up`], [`serve`], [`ctl`], [`load`], [`bench`]: one module per role
+//! - [`up`], [`serve`], [`ctl`], [`load`], [`verify`], [`bench`]: one module per role
 
 pub mod bench;
 pub mod cli;
@@ -13,6 +13,7 @@ pub mod load;
 pub mod platform;
 pub mod serve;
 pub mod up;
+pub mod verify;
 
 use cli::{Cli, Command};
 
@@ -24,5 +25,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ctl(args) => ctl::run(args).await,
         Command::Load(args) => load::run(args).await.map(|_| ()),
         Command::Bench(args) => bench::run(args).await.map(|_| ()),
+        Command::Verify(args) => {
+            let violations = verify::run(args).await?;
+            anyhow::ensure!(
+                violations.is_empty(),
+                "{} invariant violations",
+                violations.len()
+            );
+            Ok(())
+        }
     }
 }
