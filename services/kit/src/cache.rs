@@ -125,7 +125,12 @@ impl RedisBackend {
     /// Connects (and keeps reconnecting) to `url`.
     pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
         let client = redis::Client::open(url).map_err(|e| anyhow::anyhow!("redis URL: {e}"))?;
-        let connection = redis::aio::ConnectionManager::new(client)
+        // Fail fast at start-up; once connected, the manager reconnects on its own.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_number_of_retries(2)
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_max_delay(Duration::from_secs(1));
+        let connection = redis::aio::ConnectionManager::new_with_config(client, config)
             .await
             .map_err(|e| anyhow::anyhow!("connecting to Redis: {e}"))?;
         Ok(Self {
