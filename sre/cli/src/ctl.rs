@@ -151,17 +151,17 @@ fn table(what: &str, value: &serde_json::Value) -> String {
     if what == "deployments" {
         let _ = writeln!(
             out,
-            "{:<14} {:<7} {:<9} {:<9} {:<7}",
+            "{:<14} {:<7} {:<11} {:<9} {:<7}",
             "NAME", "READY", "UP-TO-DATE", "REVISION", "VERSION"
         );
         for d in rows {
             let _ = writeln!(
                 out,
-                "{:<14} {:<7} {:<9} {:<9} {:<7}",
+                "{:<14} {:<7} {:<11} {:<9} {:<7}",
                 d["name"].as_str().unwrap_or(""),
                 format!("{}/{}", d["ready_replicas"], d["replicas"]),
-                d["updated_replicas"],
-                d["revision"],
+                d["updated_replicas"].to_string(),
+                d["revision"].to_string(),
                 d["version"].as_str().unwrap_or("")
             );
         }
@@ -178,9 +178,9 @@ fn table(what: &str, value: &serde_json::Value) -> String {
                 i["name"].as_str().unwrap_or(""),
                 i["service"].as_str().unwrap_or(""),
                 i["address"].as_str().unwrap_or(""),
-                i["ready"],
-                i["restarts"],
-                i["revision"],
+                i["ready"].to_string(),
+                i["restarts"].to_string(),
+                i["revision"].to_string(),
                 i["phase"].as_str().unwrap_or("")
             );
         }
