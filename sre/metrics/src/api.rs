@@ -44,6 +44,17 @@ pub fn api_router_with(storage: Arc<Storage>, opts: EngineOptions) -> Router {
         .with_state(ApiState { storage, opts })
 }
 
+/// Serves [`api_router`] on `listener` until `shutdown` fires.
+pub async fn serve_api(
+    listener: tokio::net::TcpListener,
+    storage: Arc<Storage>,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, api_router(storage))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}
+
 /// Query-string and form parameters, in order, repeated keys kept.
 struct Params(Vec<(String, String)>);
 

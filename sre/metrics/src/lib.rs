@@ -21,7 +21,7 @@ pub mod scrape;
 pub mod source;
 pub mod storage;
 
-pub use api::api_router;
+pub use api::{api_router, serve_api};
 pub use error::{MetricsError, Result};
 pub use import::{import_openmetrics, import_openmetrics_text};
 pub use labels::Labels;

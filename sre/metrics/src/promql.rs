@@ -682,3 +682,92 @@ pub fn format_float(v: f64) -> String {
         format!("{v}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{StorageConfig, stale_nan};
+
+    fn store() -> Storage {
+        let s = Storage::new(StorageConfig::default()).unwrap();
+        let a = Labels::from_pairs([("__name__", "m"), ("k", "a")]);
+        let b = Labels::from_pairs([("__name__", "m"), ("k", "b")]);
+        for i in 0..10 {
+            s.append(&a, i * 15_000, i as f64).unwrap();
+            s.append(&b, i * 15_000, 100.0 + i as f64).unwrap();
+        }
+        // `a` goes stale at 150s; `b` simply stops.
+        s.append(&a, 150_000, stale_nan()).unwrap();
+        s
+    }
+
+    fn vector(v: QueryValue) -> Vec<(String, f64)> {
+        match v {
+            QueryValue::Vector(v) => v
+                .into_iter()
+                .map(|s| (s.labels.get("k").to_string(), s.v))
+                .collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn staleness_marker_ends_a_series_before_the_lookback_does() {
+        let s = store();
+        let opts = EngineOptions::default();
+        assert_eq!(
+            vector(instant_query(&s, "m", 140_000, opts).unwrap()).len(),
+            2
+        );
+        let after = vector(instant_query(&s, "m", 160_000, opts).unwrap());
+        assert_eq!(after, vec![("b".to_string(), 109.0)]);
+        // Past the 5m lookback, `b` is gone too.
+        assert!(vector(instant_query(&s, "m", 135_000 + 300_001, opts).unwrap()).is_empty());
+        // Range selectors drop the marker itself.
+        match instant_query(&s, "m{k=\"a\"}[1h]", 200_000, opts).unwrap() {
+            QueryValue::Matrix(m) => assert_eq!(m[0].points.len(), 10),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unsupported_constructs_are_named() {
+        let s = store();
+        let err = instant_query(
+            &s,
+            "holt_winters(m[5m], 0.5, 0.5)",
+            100_000,
+            EngineOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("holt_winters"), "{err}");
+        let err = instant_query(&s, "sum(", 0, EngineOptions::default()).unwrap_err();
+        assert_eq!(err.error_type(), "bad_data");
+    }
+
+    #[test]
+    fn duplicate_labelsets_after_dropping_the_name_are_an_error() {
+        let s = store();
+        let other = Labels::from_pairs([("__name__", "n"), ("k", "a")]);
+        s.append(&other, 100_000, 1.0).unwrap();
+        let err =
+            instant_query(&s, "abs({k=\"a\"})", 100_000, EngineOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("same labelset"));
+    }
+
+    #[test]
+    fn range_query_steps_and_at_modifiers() {
+        let s = store();
+        let opts = EngineOptions::default();
+        match range_query(&s, "m{k=\"b\"} @ start()", 30_000, 90_000, 30_000, opts).unwrap() {
+            QueryValue::Matrix(m) => {
+                assert_eq!(
+                    m[0].points,
+                    vec![(30_000, 102.0), (60_000, 102.0), (90_000, 102.0)]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(range_query(&s, "m[5m]", 0, 10, 1, opts).is_err());
+    }
+}

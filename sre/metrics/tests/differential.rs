@@ -257,6 +257,9 @@ fn corpus() -> Vec<String> {
         "count(http_requests_total) by (service)",
         "count without (code) (http_requests_total)",
         "group by (route) (http_requests_total)",
+        "queue_depth @ start()",
+        "sum(rate(http_requests_total[5m] @ end()))",
+        "max_over_time(queue_depth[15m:1m] @ end())",
         "sum by (__name__) ({__name__=~\"http_requests_total|queue_depth\"})",
     ]
     .iter()
