@@ -84,6 +84,8 @@ struct Head {
     label_bytes: usize,
     samples: u64,
     newest_t: i64,
+    /// Newest timestamp at the last retention sweep.
+    swept_at: i64,
 }
 
 impl Head {
@@ -441,6 +443,13 @@ impl Storage {
     }
 
     fn enforce_bounds(&self, head: &mut Head) {
+        // Retention is swept at most once per minute of data time; the memory bound always.
+        let over_memory = head.chunk_bytes + head.label_bytes > self.config.max_bytes;
+        if !over_memory && head.newest_t - head.swept_at < 60_000 {
+            self.update_gauges(head);
+            return;
+        }
+        head.swept_at = head.newest_t;
         let retention = i64::try_from(self.config.retention.as_millis()).unwrap_or(i64::MAX);
         let cutoff = head.newest_t.saturating_sub(retention);
         let mut emptied = Vec::new();

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use ballast_metrics::storage::{Storage, StorageConfig};
-use ballast_metrics::{api_router, import_openmetrics_text};
+use ballast_metrics::{
+    EmbeddedSource, MetricSource, PrometheusSource, api_router, import_openmetrics_text,
+};
 use serde_json::Value;
 
 const DATA: &str = "# TYPE http_requests counter\n\
@@ -15,17 +17,18 @@ http_requests_total{service=\"order\",code=\"500\"} 2 1700000060\n\
 up{job=\"x\"} 1 1700000060.5\n\
 # EOF\n";
 
-async fn start() -> (String, reqwest::Client) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+fn storage() -> Arc<Storage> {
     let storage = Storage::new(StorageConfig::default()).unwrap();
     import_openmetrics_text(DATA, &storage).unwrap();
+    Arc::new(storage)
+}
+
+async fn start() -> (String, reqwest::Client) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let storage = storage();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, api_router(Arc::new(storage)))
-            .await
-            .unwrap()
-    });
+    tokio::spawn(async move { axum::serve(listener, api_router(storage)).await.unwrap() });
     (format!("http://{addr}"), reqwest::Client::new())
 }
 
@@ -144,4 +147,51 @@ async fn series_labels_and_values() {
     assert_eq!(v["data"], serde_json::json!(["up"]));
     let (s, _) = get(&c, format!("{base}/api/v1/series")).await;
     assert_eq!(s, 400);
+}
+
+#[tokio::test]
+async fn embedded_and_http_sources_give_the_same_answers() {
+    let (base, _) = start().await;
+    let http = PrometheusSource::new(&base, std::time::Duration::from_secs(10)).unwrap();
+    let embedded = EmbeddedSource::new(storage());
+    for q in [
+        "sum by (code) (rate(http_requests_total[5m]))",
+        "up",
+        "time()",
+        "absent(nope)",
+    ] {
+        let a = http.query(q, 1_700_000_100_000).await.unwrap();
+        let b = embedded.query(q, 1_700_000_100_000).await.unwrap();
+        assert_eq!(a, b, "{q}");
+    }
+    let a = http
+        .query_range(
+            "http_requests_total",
+            1_700_000_000_000,
+            1_700_000_120_000,
+            30_000,
+        )
+        .await
+        .unwrap();
+    let b = embedded
+        .query_range(
+            "http_requests_total",
+            1_700_000_000_000,
+            1_700_000_120_000,
+            30_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(a, b);
+    let sel = vec!["http_requests_total".to_string()];
+    let a = http
+        .series(&sel, 1_699_999_000_000, 1_700_001_000_000)
+        .await
+        .unwrap();
+    let b = embedded
+        .series(&sel, 1_699_999_000_000, 1_700_001_000_000)
+        .await
+        .unwrap();
+    assert_eq!(a.len(), 2);
+    assert_eq!(a, b);
 }
