@@ -115,10 +115,15 @@ impl GoHeap {
         self.up(h, last);
     }
 
-    fn fix(&self, h: &mut [Sample], i: usize) {
-        if !self.down(h, i) {
-            self.up(h, i);
+    /// `heap.Pop`: moves the root to the end, restores the heap, drops it.
+    fn pop(&self, h: &mut Vec<Sample>) {
+        let n = h.len();
+        if n == 0 {
+            return;
         }
+        h.swap(0, n - 1);
+        self.down(&mut h[..n - 1], 0);
+        h.pop();
     }
 }
 
@@ -244,24 +249,25 @@ fn aggregate(
                 g.mean += delta / g.count;
                 g.value += delta * (s.v - g.mean);
             }
-            "topk" => {
-                if (g.heap.len() as i64) < k {
-                    heap_ops.push(&mut g.heap, s);
-                } else if g.heap[0].v < s.v || (g.heap[0].v.is_nan() && !s.v.is_nan()) {
-                    g.heap[0] = s;
-                    if k > 1 {
-                        heap_ops.fix(&mut g.heap, 0);
+            "topk" | "bottomk" => {
+                let top = g.heap.first().map(|h| h.v);
+                let wanted = match top {
+                    _ if (g.heap.len() as i64) < k => true,
+                    Some(h) if h.is_nan() => true,
+                    Some(h) if op == "topk" => h < s.v,
+                    Some(h) => h > s.v,
+                    None => true,
+                };
+                if wanted {
+                    if g.heap.len() as i64 == k {
+                        if k == 1 {
+                            // Prometheus replaces in place for k == 1.
+                            g.heap[0] = s;
+                            continue;
+                        }
+                        heap_ops.pop(&mut g.heap);
                     }
-                }
-            }
-            "bottomk" => {
-                if (g.heap.len() as i64) < k {
                     heap_ops.push(&mut g.heap, s);
-                } else if g.heap[0].v > s.v || (g.heap[0].v.is_nan() && !s.v.is_nan()) {
-                    g.heap[0] = s;
-                    if k > 1 {
-                        heap_ops.fix(&mut g.heap, 0);
-                    }
                 }
             }
             "quantile" => g.heap.push(s),
