@@ -7,6 +7,8 @@
 //! price is the item's base price scaled by the variant and rounded to end in .99, and whose
 //! weight is the item's base weight scaled likewise.
 
+use ballast_kit::events::catalog::ProductCreated;
+use ballast_kit::events::{Event, outbox};
 use ballast_kit::store::{Dialect, Store};
 use sqlx::Row;
 
@@ -730,8 +732,9 @@ pub fn seed_stock() -> Vec<(String, i64)> {
         .collect()
 }
 
-/// Inserts the seeded catalog in one transaction when the products table is empty; a second
-/// call, or a concurrent one from another replica, inserts nothing.
+/// Inserts the seeded catalog in one transaction when the products table is empty, with one
+/// `product.created` event (carrying the product's initial stock) per product in the same
+/// transaction; a second call, or a concurrent one from another replica, inserts nothing.
 pub async fn seed_catalog(store: &Store) -> anyhow::Result<SeedOutcome> {
     // Replicas may seed at the same time: the first takes the write lock before it looks, the
     // others wait for it and then find the catalog full.
@@ -776,7 +779,7 @@ pub async fn seed_catalog(store: &Store) -> anyhow::Result<SeedOutcome> {
         let category_id = category_ids
             .get(product.category_slug)
             .ok_or_else(|| anyhow::anyhow!("seed category {} missing", product.category_slug))?;
-        outcome.products += sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO products (id, sku, name, description, category_id, price_minor, \
              currency, weight_grams, rating_sum, rating_count, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, 'USD', $7, 0, 0, $8, $9) ON CONFLICT DO NOTHING",
@@ -793,6 +796,19 @@ pub async fn seed_catalog(store: &Store) -> anyhow::Result<SeedOutcome> {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        if inserted > 0 {
+            let created = ProductCreated {
+                product_id: product.id.clone(),
+                sku: product.sku.clone(),
+                name: product.name.clone(),
+                price_minor: product.price_minor,
+                currency: "USD".to_owned(),
+                weight_grams: product.weight_grams,
+                initial_stock: product.initial_stock,
+            };
+            outbox::enqueue(&mut tx, &Event::of(&product.id, &created)?).await?;
+        }
+        outcome.products += inserted;
     }
     tx.commit().await?;
     tracing::info!(

@@ -1,9 +1,14 @@
 //! The product service's queries over its own database (SQLite or PostgreSQL).
 //!
 //! All SQL is portable except the full-text search clause, chosen by [`Store::dialect`].
-//! Functions take validated values from [`crate::model`] and return the API's views.
+//! Functions take validated values from [`crate::model`] and return the API's views. Every
+//! write to a product also writes its catalog event (`product.created`, `product.updated`,
+//! `product.deleted`) into the outbox in the same transaction.
 
+use ballast_kit::events::catalog::{Payload, ProductCreated, ProductDeleted, ProductUpdated};
+use ballast_kit::events::{Event, outbox};
 use ballast_kit::store::{Dialect, Store, millis_to_rfc3339, now_millis};
+use sqlx::AnyConnection;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AssertSqlSafe, Row};
@@ -275,14 +280,48 @@ pub async fn get_product(store: &Store, id: &str) -> Result<Option<ProductView>,
     row.as_ref().map(product_from_row).transpose()
 }
 
-/// Stores a new product in `category` (a taken SKU is a unique violation).
+/// A product write that failed: the database, or writing its catalog event to the outbox.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The database refused the change (a taken SKU is a unique violation: 409).
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// The change's event could not be written to the outbox (500; the change rolled back).
+    #[error("writing the catalog event: {0:#}")]
+    Outbox(#[source] anyhow::Error),
+}
+
+impl From<WriteError> for ballast_kit::error::ApiError {
+    fn from(error: WriteError) -> Self {
+        match error {
+            WriteError::Database(e) => e.into(),
+            WriteError::Outbox(e) => Self::Internal(e),
+        }
+    }
+}
+
+/// Writes one catalog event into the outbox on `conn` (the change's own transaction).
+async fn emit<T: Payload>(
+    conn: &mut AnyConnection,
+    product_id: &str,
+    payload: &T,
+) -> Result<(), WriteError> {
+    let event = Event::of(product_id, payload).map_err(WriteError::Outbox)?;
+    outbox::enqueue(conn, &event)
+        .await
+        .map_err(WriteError::Outbox)
+}
+
+/// Stores a new product in `category` (a taken SKU is a unique violation) and announces it
+/// (`product.created`, with no initial stock) in the same transaction.
 pub async fn insert_product(
     store: &Store,
     product: &NewProduct,
     category: &CategoryRef,
-) -> Result<ProductView, sqlx::Error> {
+) -> Result<ProductView, WriteError> {
     let id = new_id();
     let now = now_millis();
+    let mut tx = store.pool().begin().await?;
     sqlx::query(
         "INSERT INTO products (id, sku, name, description, category_id, price_minor, currency, \
          weight_grams, rating_sum, rating_count, created_at, updated_at) \
@@ -298,20 +337,33 @@ pub async fn insert_product(
     .bind(product.weight_grams)
     .bind(now)
     .bind(now)
-    .execute(store.pool())
+    .execute(&mut *tx)
     .await?;
-    get_product(store, &id)
+    let created = ProductCreated {
+        product_id: id.clone(),
+        sku: product.sku.as_str().to_owned(),
+        name: product.name.clone(),
+        price_minor: product.price.minor,
+        currency: product.price.currency.as_str().to_owned(),
+        weight_grams: product.weight_grams,
+        initial_stock: 0,
+    };
+    emit(&mut tx, &id, &created).await?;
+    tx.commit().await?;
+    Ok(get_product(store, &id)
         .await?
-        .ok_or(sqlx::Error::RowNotFound)
+        .ok_or(sqlx::Error::RowNotFound)?)
 }
 
-/// Replaces every editable field of product `id`; `None` when it does not exist.
+/// Replaces every editable field of product `id` and announces it (`product.updated`) in the
+/// same transaction; `None` when it does not exist.
 pub async fn update_product(
     store: &Store,
     id: &str,
     product: &NewProduct,
     category: &CategoryRef,
-) -> Result<Option<ProductView>, sqlx::Error> {
+) -> Result<Option<ProductView>, WriteError> {
+    let mut tx = store.pool().begin().await?;
     let result = sqlx::query(
         "UPDATE products SET sku = $1, name = $2, description = $3, category_id = $4, \
          price_minor = $5, currency = $6, weight_grams = $7, updated_at = $8 WHERE id = $9",
@@ -325,16 +377,26 @@ pub async fn update_product(
     .bind(product.weight_grams)
     .bind(now_millis())
     .bind(id)
-    .execute(store.pool())
+    .execute(&mut *tx)
     .await?;
     if result.rows_affected() == 0 {
         return Ok(None);
     }
-    get_product(store, id).await
+    let updated = ProductUpdated {
+        product_id: id.to_owned(),
+        name: product.name.clone(),
+        price_minor: product.price.minor,
+        currency: product.price.currency.as_str().to_owned(),
+        weight_grams: product.weight_grams,
+    };
+    emit(&mut tx, id, &updated).await?;
+    tx.commit().await?;
+    Ok(get_product(store, id).await?)
 }
 
-/// Deletes product `id` and its reviews; whether it existed.
-pub async fn delete_product(store: &Store, id: &str) -> Result<bool, sqlx::Error> {
+/// Deletes product `id` and its reviews and announces it (`product.deleted`), in one
+/// transaction; whether it existed.
+pub async fn delete_product(store: &Store, id: &str) -> Result<bool, WriteError> {
     let mut tx = store.pool().begin().await?;
     sqlx::query("DELETE FROM reviews WHERE product_id = $1")
         .bind(id)
@@ -345,8 +407,15 @@ pub async fn delete_product(store: &Store, id: &str) -> Result<bool, sqlx::Error
         .execute(&mut *tx)
         .await?
         .rows_affected();
+    if deleted == 0 {
+        return Ok(false);
+    }
+    let event = ProductDeleted {
+        product_id: id.to_owned(),
+    };
+    emit(&mut tx, id, &event).await?;
     tx.commit().await?;
-    Ok(deleted > 0)
+    Ok(true)
 }
 
 /// Whether product `id` exists.
