@@ -286,7 +286,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The documented `/v1` router of one instance.
 pub fn router(context: ServiceContext, config: OrderConfig) -> OpenApiRouter {
-    let metrics = OrderMetrics::for_instance(&context.metrics, &context.instance);
+    let metrics = OrderMetrics::for_instance(&context);
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(create_order, list_orders))
         .routes(routes!(get_order))
@@ -600,11 +600,7 @@ async fn cancel_order(
 ) -> ApiResult<Response> {
     visible_order(&state, &user, &id, false).await?;
     for _attempt in 0..5 {
-        let mut tx = state
-            .context
-            .store
-            .pool()
-            .begin()
+        let mut tx = store::begin_write(&state.context.store)
             .await
             .map_err(OrderError::from)?;
         let stored = store::saga(&mut tx, &id)

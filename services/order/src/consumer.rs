@@ -73,7 +73,7 @@ impl SagaHandler {
     /// A handler counting into the instance's order metrics.
     pub fn new(context: &ServiceContext) -> Self {
         Self {
-            metrics: OrderMetrics::for_instance(&context.metrics, &context.instance),
+            metrics: OrderMetrics::for_instance(context),
         }
     }
 }
@@ -93,7 +93,11 @@ pub fn saga_input(event: &Event) -> Option<anyhow::Result<(String, Input)>> {
                 (p.order_id, Input::StockRejected { reason: p.reason })
             })
         })
-        .or_else(|| map(event, |p: StockCommitted| (p.order_id, Input::StockCommitted)))
+        .or_else(|| {
+            map(event, |p: StockCommitted| {
+                (p.order_id, Input::StockCommitted)
+            })
+        })
         .or_else(|| map(event, |p: StockReleased| (p.order_id, Input::StockReleased)))
         .or_else(|| {
             map(event, |p: PaymentCaptured| {
@@ -112,7 +116,11 @@ pub fn saga_input(event: &Event) -> Option<anyhow::Result<(String, Input)>> {
                 (p.order_id, Input::PaymentRefunded { amount_minor })
             })
         })
-        .or_else(|| map(event, |p: ShipmentCreated| (p.order_id, Input::ShipmentCreated)))
+        .or_else(|| {
+            map(event, |p: ShipmentCreated| {
+                (p.order_id, Input::ShipmentCreated)
+            })
+        })
         .or_else(|| {
             map(event, |p: ShipmentStatusChanged| {
                 (p.order_id, Input::ShipmentStatus { status: p.status })

@@ -70,7 +70,10 @@ impl OrderRequest {
         address: &Address,
     ) -> Result<Self, OrderError> {
         if lines.is_empty() {
-            return Err(OrderError::invalid("lines", "at least one line is required"));
+            return Err(OrderError::invalid(
+                "lines",
+                "at least one line is required",
+            ));
         }
         if lines.len() > MAX_LINES {
             return Err(OrderError::invalid(

@@ -149,8 +149,7 @@ mod tests {
     #[test]
     fn config_defaults_and_humantime_strings() {
         let config: OrderConfig =
-            serde_json::from_str(r#"{"saga_timeout":"2s","reservation_margin":"500ms"}"#)
-                .unwrap();
+            serde_json::from_str(r#"{"saga_timeout":"2s","reservation_margin":"500ms"}"#).unwrap();
         assert_eq!(config.saga_timeout_ms(), 2000);
         assert_eq!(config.reservation_margin_ms(), 500);
         assert_eq!(config.sweep_interval, Duration::from_secs(1));

@@ -5,13 +5,16 @@
 //! - `order_saga_duration_seconds{service,outcome}`: from acceptance to the saga's outcome
 //!   (`confirmed`, `failed`, `cancelled`)
 //!
-//! One set per instance registry. The API and the background tasks of an instance are built
-//! separately from its context, so [`OrderMetrics::for_instance`] hands them the same set.
+//! One set per instance. The API and the background tasks of an instance are built separately
+//! from its context, so [`OrderMetrics::for_instance`] hands them the same set, found by the
+//! instance's name and environment (an instance restarted under its name keeps counting).
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
+use ballast_kit::auth::Keys;
 use ballast_kit::metrics::Metrics;
+use ballast_kit::service::ServiceContext;
 use parking_lot::Mutex;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts};
 
@@ -29,17 +32,24 @@ struct Inner {
     saga_duration: HistogramVec,
 }
 
-/// Sets already made, by service and instance name.
-static INSTANCES: LazyLock<Mutex<HashMap<String, Inner>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// Sets already made, by service, instance name and environment (the environment's keys are
+/// kept alive with the set, so their address is never reused by another environment).
+type Instances = HashMap<String, (Arc<Keys>, Inner)>;
+static INSTANCES: LazyLock<Mutex<Instances>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 impl OrderMetrics {
     /// The set registered in `metrics`' registry for `instance`, made on first use. If
     /// registering fails the failure is logged and the service runs without them.
-    pub fn for_instance(metrics: &Metrics, instance: &str) -> Self {
-        let key = format!("{}/{instance}", metrics.service());
+    pub fn for_instance(context: &ServiceContext) -> Self {
+        let metrics = &context.metrics;
+        let key = format!(
+            "{}/{}/{:p}",
+            context.service,
+            context.instance,
+            Arc::as_ptr(&context.keys)
+        );
         let mut instances = INSTANCES.lock();
-        if let Some(inner) = instances.get(&key) {
+        if let Some((_, inner)) = instances.get(&key) {
             // Same name, maybe a new registry (an instance restarted in this process): make
             // sure this registry shows the set; "already registered" means it does.
             let _ = metrics.registry().register(Box::new(inner.orders.clone()));
@@ -52,7 +62,7 @@ impl OrderMetrics {
         }
         match Inner::register(metrics) {
             Ok(inner) => {
-                instances.insert(key, inner.clone());
+                instances.insert(key, (context.keys.clone(), inner.clone()));
                 Self { inner: Some(inner) }
             }
             Err(error) => {
@@ -100,7 +110,9 @@ impl Inner {
             &["outcome"],
         )?;
         metrics.registry().register(Box::new(orders.clone()))?;
-        metrics.registry().register(Box::new(saga_duration.clone()))?;
+        metrics
+            .registry()
+            .register(Box::new(saga_duration.clone()))?;
         Ok(Self {
             orders,
             saga_duration,

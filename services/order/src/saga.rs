@@ -304,13 +304,14 @@ pub fn cancel_allowed(saga: &Saga) -> Result<(), CancelRefusal> {
         Step::Compensating => Err(CancelRefusal::NotCancellable(saga.status)),
         Step::Done => match saga.status {
             Status::Confirmed
-                if matches!(saga.shipment_status.as_deref(), None | Some("label_created")) =>
+                if matches!(
+                    saga.shipment_status.as_deref(),
+                    None | Some("label_created")
+                ) =>
             {
                 Ok(())
             }
-            Status::Confirmed | Status::Shipped | Status::Delivered => {
-                Err(CancelRefusal::Shipped)
-            }
+            Status::Confirmed | Status::Shipped | Status::Delivered => Err(CancelRefusal::Shipped),
             other => Err(CancelRefusal::NotCancellable(other)),
         },
     }
@@ -814,7 +815,11 @@ mod tests {
         assert!(commands.is_empty());
         assert_eq!(next, saga);
         let (next, commands) = step(&saga, tick(later));
-        assert_eq!(commands, vec![refund(TIMEOUT)], "only the refund is missing");
+        assert_eq!(
+            commands,
+            vec![refund(TIMEOUT)],
+            "only the refund is missing"
+        );
         assert_eq!(next.deadline_at, later + TIMEOUT_MS);
         assert_eq!(next.step, Step::Compensating);
     }

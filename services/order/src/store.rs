@@ -4,7 +4,7 @@
 //! Functions that take an `AnyConnection` run inside the caller's transaction.
 
 use ballast_kit::events::catalog::Address;
-use ballast_kit::store::Store;
+use ballast_kit::store::{Dialect, Store};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -114,12 +114,11 @@ pub async fn deactivate_product(
     product_id: &str,
     now: i64,
 ) -> sqlx::Result<bool> {
-    let done =
-        sqlx::query("UPDATE catalog SET active = 0, updated_at = $1 WHERE product_id = $2")
-            .bind(now)
-            .bind(product_id)
-            .execute(conn)
-            .await?;
+    let done = sqlx::query("UPDATE catalog SET active = 0, updated_at = $1 WHERE product_id = $2")
+        .bind(now)
+        .bind(product_id)
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected() > 0)
 }
 
@@ -506,7 +505,6 @@ pub async fn load(store: &Store, order_id: &str) -> anyhow::Result<Option<(Order
     Ok(Some((order, saga.saga)))
 }
 
-
 /// Changes a known product's sellable fields (keeping whether it is active); false when the
 /// product is unknown.
 pub async fn update_product(
@@ -528,4 +526,14 @@ pub async fn update_product(
     .execute(conn)
     .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// A transaction for reading then writing: on SQLite it takes the write lock up front
+/// (`BEGIN IMMEDIATE`), so a concurrent writer makes it wait instead of failing its upgrade;
+/// on PostgreSQL the saga's version check catches concurrent writers.
+pub async fn begin_write(store: &Store) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
+    match store.dialect() {
+        Dialect::Sqlite => store.pool().begin_with("BEGIN IMMEDIATE").await,
+        Dialect::Postgres => store.pool().begin().await,
+    }
 }

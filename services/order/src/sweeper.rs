@@ -21,7 +21,7 @@ const BATCH: i64 = 100;
 
 /// Sweeps forever (returns only on a database error; the kit restarts it).
 pub async fn run(context: ServiceContext, config: OrderConfig) -> anyhow::Result<()> {
-    let metrics = OrderMetrics::for_instance(&context.metrics, &context.instance);
+    let metrics = OrderMetrics::for_instance(&context);
     let interval = config.sweep_interval.max(Duration::from_millis(10));
     loop {
         tokio::time::sleep(interval).await;
@@ -35,7 +35,7 @@ pub async fn sweep(context: &ServiceContext, metrics: &OrderMetrics) -> anyhow::
     let due = store::due_sagas(&context.store, now, BATCH).await?;
     let mut moved = 0;
     for order_id in due {
-        let mut tx = context.store.pool().begin().await?;
+        let mut tx = store::begin_write(&context.store).await?;
         match transition::apply(&mut tx, &order_id, Input::Tick { now }, metrics).await {
             Ok(Outcome::Applied { before, after }) => {
                 tx.commit().await?;
@@ -51,7 +51,11 @@ pub async fn sweep(context: &ServiceContext, metrics: &OrderMetrics) -> anyhow::
             Err(error) => {
                 // Most likely a concurrent writer (SQLite reports it as busy); next round.
                 let _ = tx.rollback().await;
-                tracing::debug!(order_id, error = format!("{error:#}"), "sweeping a saga failed");
+                tracing::debug!(
+                    order_id,
+                    error = format!("{error:#}"),
+                    "sweeping a saga failed"
+                );
             }
         }
     }
