@@ -123,8 +123,8 @@ impl OrderRequest {
 
     /// A stable hash of the validated request, stored with its idempotency key.
     pub fn hash(&self) -> String {
-        // Serializing plain strings and integers cannot fail; an empty text would only make
-        // every request look alike, which the fallback below avoids by hashing Debug output.
+        // Serializing plain strings and integers cannot fail; the Debug text is a fallback
+        // that still tells requests apart.
         let text = serde_json::to_string(self).unwrap_or_else(|_| format!("{self:?}"));
         format!("{:016x}", fnv1a(text.as_bytes()))
     }

@@ -116,10 +116,16 @@ impl Service for OrderService {
 
     fn background(&self) -> Vec<Background> {
         let catalog = Consumer::new(CATALOG_GROUP, &[topics::CATALOG]);
-        let saga = Consumer::new(
-            SAGA_GROUP,
-            &[topics::INVENTORY, topics::PAYMENTS, topics::SHIPPING],
-        );
+        // More, shorter retries than the default: a saga event that meets a concurrent writer
+        // (the sweeper, a cancel, another instance) must be retried, not dead-lettered.
+        let saga = Consumer {
+            max_attempts: 8,
+            backoff: Duration::from_millis(50),
+            ..Consumer::new(
+                SAGA_GROUP,
+                &[topics::INVENTORY, topics::PAYMENTS, topics::SHIPPING],
+            )
+        };
         let config = self.config.clone();
         vec![
             Background::consumer(catalog, Arc::new(consumer::CatalogHandler)),
