@@ -307,6 +307,9 @@ impl KafkaBus {
             .map(|t| (t.clone(), self.inner.config.kafka_topic(t)))
             .collect();
         tokio::task::spawn_blocking(move || {
+            // The reader never joins, so it has no messages; polling serves its logs and
+            // errors, which would otherwise queue up.
+            let _ = reader.poll(Duration::ZERO);
             let mut lags = BTreeMap::new();
             for (topic, kafka_topic) in topics {
                 lags.insert(topic, topic_lag(&reader, &kafka_topic)?);

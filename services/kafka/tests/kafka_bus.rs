@@ -15,12 +15,16 @@ use ballast_kit::events::{Delivery, Event, EventBus, Subscription, dead_letter_t
 use ballast_kit::metrics::Metrics;
 use ballast_kit::store::Store;
 use futures::future::BoxFuture;
+use rdkafka::consumer::{Consumer as _, StreamConsumer};
+use rdkafka::message::{Headers, Message};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 use sqlx::AnyConnection;
 
 /// Upper bound for any single wait in these tests (group joins on the mock take seconds).
 const WAIT: Duration = Duration::from_secs(40);
+
+const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
 type Mock = MockCluster<'static, DefaultProducerContext>;
 
@@ -165,7 +169,10 @@ async fn events_are_consumed_in_key_order_and_lag_drains() {
     for seq in 0..5 {
         let batch: Vec<Event> = keys
             .iter()
-            .map(|key| event(&topic, key, "order.step", serde_json::json!({ "seq": seq })))
+            .map(|key| Event {
+                traceparent: Some(TRACEPARENT.into()),
+                ..event(&topic, key, "order.step", serde_json::json!({ "seq": seq }))
+            })
             .collect();
         within("publishing", bus.publish(&batch)).await.unwrap();
         published.extend(batch);
@@ -217,6 +224,26 @@ async fn events_are_consumed_in_key_order_and_lag_drains() {
     for delivery in &received {
         assert_eq!(&delivery.event, sent[delivery.event.id.as_str()]);
     }
+    // On the wire: key = event key, headers id, kind and traceparent.
+    let raw: StreamConsumer = config(&mock).consumer("raw-reader").create().unwrap();
+    raw.subscribe(&[format!("test.{topic}").as_str()]).unwrap();
+    let message = within("reading a raw message", raw.recv()).await.unwrap();
+    let payload: Event = serde_json::from_slice(message.payload().unwrap()).unwrap();
+    assert_eq!(message.key(), Some(payload.key.as_bytes()));
+    let headers: HashMap<&str, &[u8]> = message
+        .headers()
+        .unwrap()
+        .iter()
+        .filter_map(|h| Some((h.key, h.value?)))
+        .collect();
+    assert_eq!(headers["id"], payload.id.as_bytes());
+    assert_eq!(headers["kind"], b"order.step");
+    assert_eq!(headers["traceparent"], TRACEPARENT.as_bytes());
+    drop(message);
+    tokio::task::spawn_blocking(move || drop(raw))
+        .await
+        .unwrap();
+
     let lag = within(
         "lag",
         bus.lag("orders-reader", std::slice::from_ref(&topic)),
