@@ -3,6 +3,7 @@
 //! | method | path | who | what |
 //! | --- | --- | --- | --- |
 //! | GET | `/v1/inventory/{product_id}` | anyone | available and reserved units |
+//! | PUT | `/v1/inventory/{product_id}` | admin | stock take: set available (`{"available": N}`) |
 //! | POST | `/v1/inventory/{product_id}/restock` | admin | add units (`{"quantity": N}`) |
 //! | GET | `/v1/audit/stock` | admin, sre | every stock row with every figure |
 //! | GET | `/v1/audit/reservations` | admin, sre | every reservation with its lines |
@@ -40,6 +41,14 @@ pub struct StockView {
 pub struct RestockRequest {
     /// Units to add, 1 to 1,000,000.
     pub quantity: i64,
+}
+
+/// `PUT /v1/inventory/{product_id}`: a stock take.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetStockRequest {
+    /// Units available now, 0 to 1,000,000 (the difference is booked as a restock).
+    pub available: i64,
 }
 
 /// Every stock row.
@@ -89,7 +98,7 @@ impl utoipa::Modify for BearerAuth {
 /// The documented `/v1` router of one instance.
 pub fn router(context: ServiceContext) -> OpenApiRouter {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(get_stock))
+        .routes(routes!(get_stock, set_stock))
         .routes(routes!(restock))
         .routes(routes!(audit_stock))
         .routes(routes!(audit_reservations))
@@ -157,6 +166,36 @@ async fn restock(
 ) -> ApiResult<Json<StockRow>> {
     let row = stock::restock(&context.store, &product_id, body.quantity).await?;
     tracing::info!(product_id, quantity = body.quantity, "restocked");
+    Ok(Json(row))
+}
+
+/// Sets the units available after a stock take (admin); the difference is booked as a
+/// restock, so `initial + restocked = available + reserved + sold` still holds.
+#[utoipa::path(
+    put,
+    path = "/v1/inventory/{product_id}",
+    tag = "inventory",
+    security(("bearer" = [])),
+    params(("product_id" = String, Path, description = "Product id")),
+    request_body = SetStockRequest,
+    responses(
+        (status = 200, description = "The new figures", body = StockRow),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No stock record", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Would remove initial stock", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Out of range", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip(context, admin, body), fields(admin = %admin.0.sub))]
+async fn set_stock(
+    State(context): State<ServiceContext>,
+    admin: AdminUser,
+    Path(product_id): Path<String>,
+    Json(body): Json<SetStockRequest>,
+) -> ApiResult<Json<StockRow>> {
+    let row = stock::set_available(&context.store, &product_id, body.available).await?;
+    tracing::info!(product_id, available = body.available, "stock set");
     Ok(Json(row))
 }
 

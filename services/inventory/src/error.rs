@@ -16,6 +16,9 @@ pub enum InventoryError {
         /// Why.
         reason: String,
     },
+    /// 409: the change conflicts with the stock's figures.
+    #[error("{0}")]
+    Conflict(String),
     /// 500: stored stock contradicts a reservation (a bug; the transaction rolls back).
     #[error("inventory invariant broken: {0}")]
     Invariant(String),
@@ -34,6 +37,7 @@ impl From<InventoryError> for ApiError {
                 ApiError::NotFound(format!("no stock record for product {id}"))
             }
             InventoryError::Invalid { field, reason } => ApiError::invalid(field, reason),
+            InventoryError::Conflict(reason) => ApiError::Conflict(reason),
             InventoryError::Database(e) => ApiError::from(e),
             InventoryError::Invariant(_) | InventoryError::Outbox(_) => {
                 ApiError::Internal(anyhow::Error::new(error))

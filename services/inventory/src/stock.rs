@@ -119,6 +119,47 @@ pub async fn restock(
     Ok(row)
 }
 
+/// Sets the units available to `available` (a stock take): the difference is booked as a
+/// restock (negative for shrinkage), so the invariant holds; refused with
+/// [`InventoryError::Conflict`] when that would take `restocked` below zero.
+pub async fn set_available(
+    store: &Store,
+    product_id: &str,
+    available: i64,
+) -> Result<StockRow, InventoryError> {
+    if !(0..=crate::domain::MAX_RESTOCK).contains(&available) {
+        return Err(InventoryError::Invalid {
+            field: "available",
+            reason: format!("must be between 0 and {}", crate::domain::MAX_RESTOCK),
+        });
+    }
+    let mut tx = begin_write(store).await?;
+    let changed = sqlx::query(
+        "UPDATE stock SET restocked = restocked + ($1 - available), available = $1, updated_at = $2
+         WHERE product_id = $3 AND restocked + ($1 - available) >= 0",
+    )
+    .bind(available)
+    .bind(now_millis())
+    .bind(product_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(if exists(&mut tx, product_id).await? {
+            InventoryError::Conflict(
+                "cannot remove more units than were restocked (initial stock is fixed)".into(),
+            )
+        } else {
+            InventoryError::UnknownProduct(product_id.to_owned())
+        });
+    }
+    let row = get(&mut tx, product_id)
+        .await?
+        .ok_or_else(|| InventoryError::UnknownProduct(product_id.to_owned()))?;
+    tx.commit().await?;
+    Ok(row)
+}
+
 /// Whether a stock row exists for `product_id`.
 pub async fn exists(conn: &mut AnyConnection, product_id: &str) -> Result<bool, InventoryError> {
     let found: Option<String> =

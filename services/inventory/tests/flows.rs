@@ -718,3 +718,42 @@ async fn audit_endpoints_need_admin_or_sre() {
         .unwrap();
     assert!(openapi["paths"]["/v1/inventory/{product_id}/restock"].is_object());
 }
+
+#[tokio::test]
+async fn a_stock_take_sets_available_and_keeps_the_books() {
+    let app = start().await;
+    let a = product(&app, 5).await;
+    let url = app.at(&format!("/v1/inventory/{a}"));
+    let admin = app.token("admin-1", &[Role::Admin]);
+    let put = |body: Value, token: String| {
+        let url = url.clone();
+        async move {
+            client()
+                .put(&url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let response = put(json!({"available": 9}), admin.clone()).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        (body["available"].as_i64(), body["restocked"].as_i64()),
+        (Some(9), Some(4))
+    );
+    let response = put(json!({"available": 6}), admin.clone()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(stock_row(&app, &a).await["restocked"], 1);
+    // Below the initial stock: refused, nothing changes.
+    let response = put(json!({"available": 4}), admin.clone()).await;
+    assert_eq!(response.status(), 409);
+    assert_eq!(figures(&app, &a).await, (6, 0));
+    let response = put(json!({"available": -1}), admin.clone()).await;
+    assert_eq!(response.status(), 422);
+    let customer = app.token("user-1", &[Role::Customer]);
+    assert_eq!(put(json!({"available": 7}), customer).await.status(), 403);
+    assert_conserved(&app).await;
+}
