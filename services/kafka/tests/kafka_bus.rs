@@ -607,6 +607,70 @@ async fn idempotent_consumer_over_kafka_has_no_double_effect_and_dead_letters() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_relay_publishes_through_kafka() {
+    let mock = mock();
+    let bus: Arc<dyn EventBus> = Arc::new(
+        within("connecting", KafkaBus::connect(&config(&mock)))
+            .await
+            .unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let store = within(
+        "opening the store",
+        Store::connect(
+            &ballast_kit::testing::store_config(),
+            "relaytest",
+            dir.path(),
+        ),
+    )
+    .await
+    .unwrap();
+    store
+        .migrate("relaytest", outbox::MIGRATIONS)
+        .await
+        .unwrap();
+    let topic = topic(&mock, "orders");
+    let events: Vec<Event> = (0..3)
+        .map(|seq| {
+            event(
+                &topic,
+                "order-5",
+                "order.step",
+                serde_json::json!({ "seq": seq }),
+            )
+        })
+        .collect();
+    let mut tx = store.pool().begin().await.unwrap();
+    for event in &events {
+        outbox::enqueue(&mut tx, event).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let relay = tokio::spawn(outbox::relay(
+        store.clone(),
+        bus.clone(),
+        Metrics::new("relaytest").unwrap(),
+        Duration::from_millis(50),
+    ));
+    eventually("the outbox relayed", || async {
+        outbox::pending(&store).await.unwrap() == 0
+    })
+    .await;
+    let mut subscription = within(
+        "subscribing",
+        bus.subscribe("reader", std::slice::from_ref(&topic)),
+    )
+    .await
+    .unwrap();
+    for sent in &events {
+        let delivery = within("receiving", subscription.next()).await.unwrap();
+        assert_eq!(&delivery.event, sent);
+    }
+    relay.abort();
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ping_follows_the_brokers() {
     let mock = mock();
     let bus = within("connecting", KafkaBus::connect(&config(&mock)))
