@@ -33,6 +33,9 @@ pub enum Command {
     /// failed order compensated, every event delivered) against a running platform; exits
     /// non-zero when one is violated.
     Verify(VerifyArgs),
+    /// Query metrics: serve the Prometheus HTTP API over an OpenMetrics file, or evaluate one
+    /// PromQL expression over it.
+    Metrics(MetricsArgs),
     /// Measure request throughput and latency of a product read three ways (service, gateway,
     /// bare handler) in one run, for docs/BENCHMARKS.md.
     Bench(BenchArgs),
@@ -56,6 +59,10 @@ pub struct UpArgs {
     /// First port for service instances (0: any free port).
     #[arg(long, default_value_t = 9100)]
     pub base_port: u16,
+    /// Where the SRE suite's HTTP API listens (Prometheus-compatible `/api/v1/query` and
+    /// friends over the embedded store).
+    #[arg(long, default_value = "127.0.0.1:9300")]
+    pub sre_addr: SocketAddr,
     /// Run probes and restart backoffs N times faster than real time.
     #[arg(long)]
     pub time_scale: Option<f64>,
@@ -243,6 +250,42 @@ pub struct VerifyArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `ballast metrics`.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// The operation.
+    #[command(subcommand)]
+    pub command: MetricsCommand,
+}
+
+/// Metrics operations.
+#[derive(Debug, Subcommand)]
+pub enum MetricsCommand {
+    /// Serve `/api/v1/query`, `query_range`, `series`, `labels`, `label/<name>/values` over the
+    /// samples of an OpenMetrics file with timestamps (what `promtool tsdb
+    /// create-blocks-from openmetrics` reads), so it can be queried beside a Prometheus fed
+    /// the same file.
+    Serve {
+        /// The OpenMetrics file.
+        #[arg(long)]
+        import: PathBuf,
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:9300")]
+        addr: SocketAddr,
+    },
+    /// Print what `/api/v1/query` would answer (the `data` object) for EXPR over the file.
+    Query {
+        /// The OpenMetrics file.
+        #[arg(long)]
+        import: PathBuf,
+        /// Evaluation time (RFC 3339 or Unix seconds); default: now, as Prometheus does.
+        #[arg(long)]
+        time: Option<String>,
+        /// The PromQL expression.
+        expr: String,
+    },
 }
 
 /// `ballast bench`.

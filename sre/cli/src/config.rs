@@ -8,6 +8,7 @@ use ballast_kit::auth::AuthConfig;
 use ballast_kit::cache::CacheConfig;
 use ballast_kit::config::{EnvSource, Secret};
 use ballast_kit::store::StoreConfig;
+use ballast_kit::store::humantime_serde_compat as hts;
 use ballast_orchestrator::OrchestratorConfig;
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,40 @@ pub struct BallastConfig {
     pub services: BTreeMap<String, ServiceSettings>,
     /// `[admin]`: the first admin account.
     pub admin: AdminAccount,
+    /// `[metrics]`: the suite's scraper and embedded time-series store.
+    pub metrics: MetricsSettings,
+}
+
+/// `[metrics]`: how the suite scrapes every instance and keeps the samples.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// Time between scrapes of each target.
+    #[serde(with = "hts")]
+    pub scrape_interval: std::time::Duration,
+    /// Deadline of one scrape.
+    #[serde(with = "hts")]
+    pub scrape_timeout: std::time::Duration,
+    /// How long samples are kept.
+    #[serde(with = "hts")]
+    pub retention: std::time::Duration,
+    /// Memory bound of the store; the oldest chunks go first.
+    pub max_bytes: usize,
+    /// How often the store is also snapshotted while running (it always is on shutdown).
+    #[serde(with = "hts")]
+    pub snapshot_interval: std::time::Duration,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            scrape_interval: std::time::Duration::from_secs(5),
+            scrape_timeout: std::time::Duration::from_secs(4),
+            retention: std::time::Duration::from_secs(15 * 24 * 3600),
+            max_bytes: 256 * 1024 * 1024,
+            snapshot_interval: std::time::Duration::from_secs(60),
+        }
+    }
 }
 
 /// Per-service settings.
@@ -81,6 +116,7 @@ impl Default for BallastConfig {
             orchestrator: OrchestratorConfig::default(),
             services,
             admin: AdminAccount::default(),
+            metrics: MetricsSettings::default(),
         }
     }
 }

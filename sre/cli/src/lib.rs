@@ -3,13 +3,15 @@
 //! - [`cli`]: the clap definition of every role
 //! - [`config`]: the platform configuration (one file plus `BALLAST_*` overrides)
 //! - [`platform`]: the embedded platform (`ballast up`), also used by the integration tests
-//! - [`up`], [`serve`], [`ctl`], [`load`], [`verify`], [`bench`]: one module per role
+//! - [`up`], [`serve`], [`ctl`], [`load`], [`verify`], [`metrics`], [`bench`]: one module per
+//!   role
 
 pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod ctl;
 pub mod load;
+pub mod metrics;
 pub mod platform;
 pub mod serve;
 pub mod up;
@@ -25,6 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ctl(args) => ctl::run(args).await,
         Command::Load(args) => load::run(args).await.map(|_| ()),
         Command::Bench(args) => bench::run(args).await.map(|_| ()),
+        Command::Metrics(args) => metrics::run(args).await,
         Command::Verify(args) => {
             let violations = verify::run(args).await?;
             anyhow::ensure!(

@@ -6,12 +6,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::response::IntoResponse;
 use ballast_kit::auth::Keys;
 use ballast_kit::cache::CacheBackend;
 use ballast_kit::events::EventBus;
 use ballast_kit::events::log::LogBus;
 use ballast_kit::service::{Environment, Service};
 use ballast_kit::store::Store;
+use ballast_metrics::{ScrapeConfig, Storage, StorageConfig, Target};
 use ballast_orchestrator::{InstanceStatus, Orchestrator};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -28,6 +30,8 @@ pub struct Addresses {
     pub admin: SocketAddr,
     /// First port for instances (0: any free port).
     pub base_port: u16,
+    /// The SRE suite's HTTP API (Prometheus-compatible `/api/v1/...` over the embedded store).
+    pub sre: SocketAddr,
 }
 
 /// The admin account as seeded on this start.
@@ -55,6 +59,10 @@ pub struct Platform {
     pub gateway: SocketAddr,
     /// Where the admin listener listens.
     pub admin: SocketAddr,
+    /// Where the SRE suite's HTTP API listens.
+    pub sre: SocketAddr,
+    /// The embedded time-series store the suite scrapes into.
+    pub storage: Arc<Storage>,
     /// The orchestrator.
     pub orchestrator: Orchestrator,
     /// The admin account outcome of this start.
@@ -142,6 +150,33 @@ impl Platform {
             &shutdown,
         ));
 
+        let storage = Arc::new(Storage::open(StorageConfig {
+            retention: config.metrics.retention,
+            max_bytes: config.metrics.max_bytes,
+            snapshot_path: Some(config.data_dir.join("metrics.snapshot")),
+        })?);
+        let sre_listener = tokio::net::TcpListener::bind(addresses.sre)
+            .await
+            .map_err(|e| anyhow::anyhow!("binding the SRE API to {}: {e}", addresses.sre))?;
+        let sre = sre_listener.local_addr()?;
+        tasks.push(spawn_server(
+            sre_listener,
+            sre_router(storage.clone())?,
+            &shutdown,
+        ));
+        let targets = targets_feed(&orchestrator, gateway, sre, &config, &shutdown, &mut tasks);
+        tasks.push(ballast_metrics::spawn_scrape_manager(
+            storage.clone(),
+            targets,
+            ScrapeConfig::default(),
+            shutdown.clone(),
+        ));
+        tasks.push(spawn_snapshots(
+            storage.clone(),
+            config.metrics.snapshot_interval,
+            &shutdown,
+        ));
+
         if !orchestrator.wait_ready(ready_within).await {
             tracing::warn!(
                 instances = ?orchestrator.instances(),
@@ -151,6 +186,8 @@ impl Platform {
         Ok(Self {
             gateway,
             admin,
+            sre,
+            storage,
             orchestrator,
             admin_seed,
             seeded_products,
@@ -166,7 +203,123 @@ impl Platform {
         for task in self.tasks {
             let _ = task.await;
         }
+        if let Err(error) = self.storage.close() {
+            tracing::error!(error = %error, "writing the metrics snapshot failed");
+        }
     }
+}
+
+/// The suite's HTTP API: the Prometheus-compatible query API over the embedded store, and the
+/// suite's own `/metrics` (store size, bytes per sample).
+fn sre_router(storage: Arc<Storage>) -> anyhow::Result<axum::Router> {
+    let registry = prometheus::Registry::new();
+    storage.register_metrics(&registry)?;
+    let metrics = axum::routing::get(move || {
+        let registry = registry.clone();
+        async move {
+            let mut buffer = Vec::new();
+            let encoded = prometheus::Encoder::encode(
+                &prometheus::TextEncoder::new(),
+                &registry.gather(),
+                &mut buffer,
+            );
+            match encoded {
+                Ok(()) => (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4",
+                    )],
+                    buffer,
+                )
+                    .into_response(),
+                Err(error) => ballast_kit::ApiError::Internal(error.into()).into_response(),
+            }
+        }
+    });
+    Ok(ballast_metrics::api_router(storage)
+        .route("/metrics", metrics)
+        .route(
+            "/health/live",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({ "status": "live" })) }),
+        ))
+}
+
+/// Scrape targets: every instance (job = service), the gateway, and the suite itself.
+fn targets_feed(
+    orchestrator: &Orchestrator,
+    gateway: SocketAddr,
+    sre: SocketAddr,
+    config: &BallastConfig,
+    shutdown: &CancellationToken,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> watch::Receiver<Vec<Target>> {
+    let interval = config.metrics.scrape_interval;
+    let timeout = config.metrics.scrape_timeout.min(interval);
+    let build = move |instances: &[InstanceStatus]| {
+        let mut targets: Vec<Target> = instances
+            .iter()
+            .map(|i| target(&i.service, &i.address, interval, timeout))
+            .collect();
+        targets.push(target("gateway", &gateway.to_string(), interval, timeout));
+        targets.push(target("ballast-sre", &sre.to_string(), interval, timeout));
+        targets
+    };
+    let mut instances = orchestrator.subscribe();
+    let (tx, rx) = watch::channel(build(&instances.borrow()));
+    let shutdown = shutdown.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                changed = instances.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let next = build(&instances.borrow_and_update());
+                    tx.send_if_modified(|current| {
+                        let same = current.len() == next.len()
+                            && current.iter().zip(&next).all(|(a, b)| a.url == b.url && a.job == b.job);
+                        if !same {
+                            *current = next;
+                        }
+                        !same
+                    });
+                }
+            }
+        }
+    }));
+    rx
+}
+
+fn target(service: &str, address: &str, interval: Duration, timeout: Duration) -> Target {
+    let mut target = Target::new(service, address, &format!("http://{address}/metrics"));
+    target.labels.insert("service".into(), service.into());
+    target.interval = interval;
+    target.timeout = timeout;
+    target
+}
+
+/// Snapshots the store every `interval`, so even a killed process loses at most that much.
+fn spawn_snapshots(
+    storage: Arc<Storage>,
+    interval: Duration,
+    shutdown: &CancellationToken,
+) -> JoinHandle<()> {
+    let shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(interval.max(Duration::from_secs(1))) => {
+                    let storage = storage.clone();
+                    let written = tokio::task::spawn_blocking(move || storage.close()).await;
+                    if !matches!(written, Ok(Ok(()))) {
+                        tracing::warn!("periodic metrics snapshot failed");
+                    }
+                }
+            }
+        }
+    })
 }
 
 /// Migrates every service's database and seeds the catalog and the admin account.

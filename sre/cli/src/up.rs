@@ -41,6 +41,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             gateway: args.gateway_addr,
             admin: args.admin_addr,
             base_port: args.base_port,
+            sre: args.sre_addr,
         },
         Duration::from_secs(30),
     )

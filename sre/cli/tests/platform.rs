@@ -22,6 +22,7 @@ async fn platform(dir: &tempfile::TempDir) -> Platform {
             gateway: "127.0.0.1:0".parse().unwrap(),
             admin: "127.0.0.1:0".parse().unwrap(),
             base_port: 0,
+            sre: "127.0.0.1:0".parse().unwrap(),
         },
         Duration::from_secs(20),
     )
@@ -115,6 +116,7 @@ async fn a_restart_keeps_the_data_and_does_not_seed_twice() {
         gateway: "127.0.0.1:0".parse().unwrap(),
         admin: "127.0.0.1:0".parse().unwrap(),
         base_port: 0,
+        sre: "127.0.0.1:0".parse().unwrap(),
     };
     let first = Platform::start(config.clone(), addresses, Duration::from_secs(20))
         .await
@@ -180,4 +182,131 @@ async fn ballast_load_drives_the_shop_and_reports_latency() {
         summary.by_operation
     );
     platform.stop().await;
+}
+
+async fn query(sre: std::net::SocketAddr, expr: &str) -> serde_json::Value {
+    let response: serde_json::Value = reqwest::Client::new()
+        .get(
+            reqwest::Url::parse_with_params(
+                &format!("http://{sre}/api/v1/query"),
+                [("query", expr)],
+            )
+            .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(response["status"], "success", "{expr}: {response}");
+    response["data"].clone()
+}
+
+#[tokio::test]
+async fn the_suite_scrapes_every_instance_and_keeps_history_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = BallastConfig {
+        data_dir: dir.path().join("data"),
+        store: ballast_kit::testing::store_config(),
+        ..BallastConfig::default()
+    };
+    config.orchestrator.time_scale = 10.0;
+    config.metrics.scrape_interval = Duration::from_millis(200);
+    config.metrics.scrape_timeout = Duration::from_millis(200);
+    let addresses = Addresses {
+        gateway: "127.0.0.1:0".parse().unwrap(),
+        admin: "127.0.0.1:0".parse().unwrap(),
+        base_port: 0,
+        sre: "127.0.0.1:0".parse().unwrap(),
+    };
+    let first = Platform::start(config.clone(), addresses, Duration::from_secs(20))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let data = query(
+            first.sre,
+            r#"sum by (job) (up{job=~"product|user|gateway"})"#,
+        )
+        .await;
+        let up: std::collections::BTreeMap<String, String> = data["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["metric"]["job"].as_str().unwrap().to_owned(),
+                    r["value"][1].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        if up.get("product").map(String::as_str) == Some("2")
+            && up.get("user").map(String::as_str) == Some("2")
+            && up.get("gateway").map(String::as_str) == Some("1")
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{up:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Request metrics of the uniform names arrive with their service label.
+    reqwest::get(format!(
+        "http://{}/api/v1/products?per_page=1",
+        first.gateway
+    ))
+    .await
+    .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while query(
+        first.sre,
+        r#"http_requests_total{service="product",route="/v1/products"}"#,
+    )
+    .await["result"]
+        .as_array()
+        .unwrap()
+        .is_empty()
+    {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stopped_at = ballast_kit::store::now_millis();
+    first.stop().await;
+
+    let second = Platform::start(config, addresses, Duration::from_secs(20))
+        .await
+        .unwrap();
+    // Samples scraped before the restart are still there.
+    let data = query(
+        second.sre,
+        r#"http_requests_total{service="product",route="/v1/products"}[10m]"#,
+    )
+    .await;
+    let oldest = data["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|series| {
+            series["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v[0].as_f64().unwrap())
+        })
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        oldest * 1000.0 < stopped_at as f64,
+        "no sample from before the restart: {data}"
+    );
+    let metrics = reqwest::get(format!("http://{}/metrics", second.sre))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("ballast_metrics_store_chunk_bytes_per_sample_milli"),
+        "{metrics}"
+    );
+    second.stop().await;
 }

@@ -153,7 +153,12 @@ async fn attempt_once(
     handler: &dyn Handler,
     event: &Event,
 ) -> anyhow::Result<Outcome> {
-    let mut tx = store.pool().begin().await?;
+    // On SQLite take the write lock up front: a deferred transaction that reads first and
+    // writes later fails with SQLITE_BUSY when another writer got in between.
+    let mut tx = match store.dialect() {
+        crate::store::Dialect::Sqlite => store.pool().begin_with("BEGIN IMMEDIATE").await?,
+        crate::store::Dialect::Postgres => store.pool().begin().await?,
+    };
     let seen: Option<i64> = sqlx::query_scalar(
         "SELECT processed_at FROM processed_events WHERE consumer = $1 AND event_id = $2",
     )
