@@ -34,6 +34,24 @@ pub struct BallastConfig {
     pub admin: AdminAccount,
     /// `[metrics]`: the suite's scraper and embedded time-series store.
     pub metrics: MetricsSettings,
+    /// `[bus]`: the embedded event log (default) or Kafka.
+    pub bus: BusSettings,
+    /// `[order]`: saga timeout and reservation margin.
+    pub order: ballast_order::OrderConfig,
+    /// `[inventory]`: the reservation sweeper.
+    pub inventory: ballast_inventory::InventoryConfig,
+    /// `[payment]`: the built-in payment provider (decline rate, latency).
+    pub payment: ballast_payment::PaymentConfig,
+}
+
+/// `[bus]`: where events travel.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BusSettings {
+    /// `[bus.kafka]`: use Apache Kafka (brokers, topic prefix, partitions); unset: the embedded
+    /// durable log in the store (`bus.db` in the data directory, or a `bus` database on
+    /// PostgreSQL).
+    pub kafka: Option<ballast_kafka::KafkaConfig>,
 }
 
 /// `[metrics]`: how the suite scrapes every instance and keeps the samples.
@@ -103,10 +121,16 @@ impl Default for AdminAccount {
 
 impl Default for BallastConfig {
     fn default() -> Self {
-        let services = [("user", 2), ("product", 2)]
-            .into_iter()
-            .map(|(name, replicas)| (name.to_owned(), ServiceSettings { replicas }))
-            .collect();
+        let services = [
+            ("user", 2),
+            ("product", 2),
+            ("order", 2),
+            ("inventory", 2),
+            ("payment", 2),
+        ]
+        .into_iter()
+        .map(|(name, replicas)| (name.to_owned(), ServiceSettings { replicas }))
+        .collect();
         Self {
             data_dir: PathBuf::from(".ballast"),
             store: StoreConfig::default(),
@@ -117,6 +141,10 @@ impl Default for BallastConfig {
             services,
             admin: AdminAccount::default(),
             metrics: MetricsSettings::default(),
+            bus: BusSettings::default(),
+            order: ballast_order::OrderConfig::default(),
+            inventory: ballast_inventory::InventoryConfig::default(),
+            payment: ballast_payment::PaymentConfig::default(),
         }
     }
 }

@@ -73,12 +73,32 @@ pub struct Platform {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// The services `ballast up` runs, in start order.
-pub fn services() -> Vec<Arc<dyn Service>> {
+/// The services `ballast up` runs, in start order, configured from `config`.
+pub fn services(config: &BallastConfig) -> Vec<Arc<dyn Service>> {
     vec![
         Arc::new(ballast_user::UserService),
         Arc::new(ballast_product::ProductService),
+        Arc::new(ballast_inventory::InventoryService {
+            config: config.inventory.clone(),
+        }),
+        Arc::new(ballast_payment::PaymentService {
+            config: config.payment.clone(),
+        }),
+        Arc::new(ballast_order::OrderService {
+            config: config.order.clone(),
+        }),
     ]
+}
+
+/// The event bus `config` asks for: Kafka, or the embedded log in the store.
+pub async fn event_bus(config: &BallastConfig) -> anyhow::Result<Arc<dyn EventBus>> {
+    Ok(match &config.bus.kafka {
+        Some(kafka) => Arc::new(ballast_kafka::KafkaBus::connect(kafka).await?),
+        None => {
+            let store = Store::connect(&config.store, "bus", &config.data_dir).await?;
+            Arc::new(LogBus::open(store).await?)
+        }
+    })
 }
 
 impl Platform {
@@ -103,8 +123,7 @@ impl Platform {
             .auth
             .ensure_local_keys(&config.data_dir.join("keys"))?;
         let keys = Arc::new(Keys::load(&config.auth)?);
-        let bus_store = Store::connect(&config.store, "bus", &config.data_dir).await?;
-        let bus: Arc<dyn EventBus> = Arc::new(LogBus::open(bus_store).await?);
+        let bus = event_bus(&config).await?;
         let environment = Environment {
             data_dir: config.data_dir.clone(),
             store: config.store.clone(),
@@ -120,7 +139,7 @@ impl Platform {
             addresses.gateway.ip(),
             addresses.base_port,
         )?;
-        for service in services() {
+        for service in services(&config) {
             let name = service.name();
             let cache = cache_backend(&config, name).await?;
             orchestrator.register(service, cache);
@@ -329,7 +348,7 @@ async fn prepare_databases(
 ) -> anyhow::Result<(AdminSeed, u64)> {
     let mut admin_seed = None;
     let mut seeded_products = 0u64;
-    for service in services() {
+    for service in services(config) {
         let name = service.name();
         let store = Store::connect(&environment.store, name, &environment.data_dir).await?;
         ballast_kit::service::migrate(&store, service.as_ref()).await?;

@@ -60,12 +60,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             stopped
         })
     } else {
-        let service = services()
+        let service = services(&config)
             .into_iter()
             .find(|s| s.name() == args.service)
             .ok_or_else(|| {
                 anyhow::anyhow!(
-                    "unknown service {:?}; one of: gateway, user, product",
+                    "unknown service {:?}; one of: gateway, user, product, inventory, payment, order",
                     args.service
                 )
             })?;

@@ -25,9 +25,9 @@ pub struct AuditOrder {
     /// The idempotency key it was accepted under.
     #[serde(default)]
     pub idempotency_key: Option<String>,
-    /// Saga deadline, Unix ms.
-    #[serde(default, alias = "deadline_ms")]
-    pub deadline_at: Option<i64>,
+    /// Saga deadline (or, while compensating, the next re-send), Unix ms.
+    #[serde(default)]
+    pub deadline_at_ms: Option<i64>,
 }
 
 /// A stock record.
@@ -181,7 +181,7 @@ pub fn check(state: &State) -> Vec<Violation> {
             .cloned()
             .unwrap_or_default();
         if !TERMINAL.contains(&status) {
-            match order.deadline_at {
+            match order.deadline_at_ms {
                 Some(deadline) if state.now > deadline => violations.push(violation(
                     "every order terminal or within its deadline",
                     &[&order.id],
@@ -351,23 +351,38 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Vec<Violation>> {
             Ok::<serde_json::Value, anyhow::Error>(response.json().await?)
         }
     };
-    let items = |value: serde_json::Value| match value {
-        serde_json::Value::Object(mut map) => map.remove("items").unwrap_or_default(),
-        other => other,
+    // Lists come as `{"items": [...]}`.
+    let list = |service: &'static str, path: &'static str| {
+        let base = at(service);
+        let get = &get;
+        async move {
+            let url = format!("{}{path}", base?);
+            let mut value = get(url.clone()).await?;
+            anyhow::Ok((service, path, value["items"].take()))
+        }
     };
+    // Orders come in pages of the order service's audit listing.
+    let mut orders = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut url = format!("{}/v1/audit/orders?limit=1000", at("order")?);
+        if let Some(after) = &after {
+            url.push_str(&format!("&after={after}"));
+        }
+        let mut page = get(url).await?;
+        let batch: Vec<AuditOrder> = serde_json::from_value(page["orders"].take())
+            .map_err(|e| anyhow::anyhow!("order /v1/audit/orders: unexpected answer: {e}"))?;
+        orders.extend(batch);
+        match page["next_after"].as_str() {
+            Some(next) => after = Some(next.to_owned()),
+            None => break,
+        }
+    }
     let mut state = State {
-        orders: serde_json::from_value(items(
-            get(format!("{}/v1/audit/orders", at("order")?)).await?,
-        ))?,
-        stock: serde_json::from_value(items(
-            get(format!("{}/v1/audit/stock", at("inventory")?)).await?,
-        ))?,
-        reservations: serde_json::from_value(items(
-            get(format!("{}/v1/audit/reservations", at("inventory")?)).await?,
-        ))?,
-        charges: serde_json::from_value(items(
-            get(format!("{}/v1/audit/charges", at("payment")?)).await?,
-        ))?,
+        orders,
+        stock: decode(list("inventory", "/v1/audit/stock").await?)?,
+        reservations: decode(list("inventory", "/v1/audit/reservations").await?)?,
+        charges: decode(list("payment", "/v1/audit/charges").await?)?,
         now: ballast_kit::store::now_millis(),
         ..State::default()
     };
@@ -420,6 +435,14 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Vec<Violation>> {
     Ok(violations)
 }
 
+/// Reads one audit list, naming the endpoint when its shape is not what verify expects.
+fn decode<T: serde::de::DeserializeOwned>(
+    (service, path, items): (&str, &str, serde_json::Value),
+) -> anyhow::Result<T> {
+    serde_json::from_value(items)
+        .map_err(|e| anyhow::anyhow!("{service} {path}: unexpected answer: {e}"))
+}
+
 /// Logs in with `BALLAST_ADMIN__EMAIL` / `BALLAST_ADMIN__PASSWORD` at a user instance.
 async fn login(client: &reqwest::Client, user_instance: &str) -> anyhow::Result<String> {
     let email = std::env::var("BALLAST_ADMIN__EMAIL")
@@ -455,7 +478,7 @@ mod tests {
             id: id.into(),
             status: status.into(),
             idempotency_key: Some(format!("k-{id}")),
-            deadline_at: Some(1_000),
+            deadline_at_ms: Some(1_000),
         }
     }
 
