@@ -10,17 +10,28 @@ use ballast_kit::store::Store;
 use crate::sink::Sink;
 use crate::store;
 
-/// How long a claim keeps other dispatchers off a notification.
-pub const CLAIM: Duration = Duration::from_secs(30);
-
 /// Notifications per pass, at most.
 const BATCH: i64 = 100;
 
-/// One pass at `now`: delivers every due notification this dispatcher can claim; answers how
-/// many it delivered.
-pub async fn deliver_due(store: &Store, sink: &dyn Sink, now: i64) -> anyhow::Result<usize> {
-    let until = now + i64::try_from(CLAIM.as_millis()).unwrap_or(i64::MAX / 2);
-    let mut delivered = 0;
+/// What one dispatcher pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// The channel of each notification delivered.
+    pub delivered: Vec<String>,
+    /// Deliveries that failed (retried once their claim lapses).
+    pub failed: usize,
+}
+
+/// One pass at `now`: delivers every due notification this dispatcher can claim, each claim
+/// keeping other dispatchers off it for `claim`.
+pub async fn deliver_due(
+    store: &Store,
+    sink: &dyn Sink,
+    claim: Duration,
+    now: i64,
+) -> anyhow::Result<Pass> {
+    let until = now.saturating_add(i64::try_from(claim.as_millis()).unwrap_or(i64::MAX));
+    let mut pass = Pass::default();
     for pending in store::due(store, now, BATCH).await? {
         if !store::claim(store, &pending.id, now, until).await? {
             continue;
@@ -28,14 +39,17 @@ pub async fn deliver_due(store: &Store, sink: &dyn Sink, now: i64) -> anyhow::Re
         match sink.deliver(&pending).await {
             Ok(()) => {
                 store::mark_delivered(store, &pending.id, sink.name(), now).await?;
-                delivered += 1;
+                pass.delivered.push(pending.channel);
             }
-            Err(error) => tracing::warn!(
-                notification_id = pending.id,
-                error = %error,
-                "delivery failed; retrying later"
-            ),
+            Err(error) => {
+                tracing::warn!(
+                    notification_id = pending.id,
+                    error = %error,
+                    "delivery failed; retrying later"
+                );
+                pass.failed += 1;
+            }
         }
     }
-    Ok(delivered)
+    Ok(pass)
 }

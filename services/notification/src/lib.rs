@@ -15,6 +15,8 @@
 //! - [`sink`]: the delivery trait and the log sink
 //! - [`dispatch`]: claims, delivers and marks pending notifications
 //! - [`api`]: the documented `/v1` router
+//! - [`metrics`]: `notifications_pending`, `notifications_delivered_total{channel,sink}`,
+//!   `notification_delivery_failures_total{sink}`
 //! - [`error`]: [`error::NotificationError`] and its HTTP statuses
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -24,6 +26,7 @@ pub mod dispatch;
 pub mod error;
 pub mod handler;
 pub mod message;
+pub mod metrics;
 pub mod sink;
 pub mod store;
 
@@ -37,6 +40,7 @@ use ballast_kit::store::{Migration, now_millis};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::metrics::NotificationMetrics;
 use crate::sink::{LogSink, Sink};
 
 /// The notification service's migrations.
@@ -53,12 +57,17 @@ pub struct NotificationConfig {
     /// How often the dispatcher looks for notifications to deliver.
     #[serde(with = "ballast_kit::store::humantime_serde_compat")]
     pub dispatch_interval: Duration,
+    /// How long a dispatcher holds a notification it is delivering; a failed delivery is
+    /// retried after this.
+    #[serde(with = "ballast_kit::store::humantime_serde_compat")]
+    pub claim_for: Duration,
 }
 
 impl Default for NotificationConfig {
     fn default() -> Self {
         Self {
             dispatch_interval: Duration::from_millis(250),
+            claim_for: Duration::from_secs(30),
         }
     }
 }
@@ -104,7 +113,7 @@ impl Service for NotificationService {
     }
 
     fn background(&self) -> Vec<Background> {
-        let interval = self.config.dispatch_interval;
+        let config = self.config.clone();
         let sink = self.sink.clone();
         vec![
             Background::consumer(
@@ -115,20 +124,34 @@ impl Service for NotificationService {
                 Arc::new(handler::EventsHandler),
             ),
             Background::new("notification-dispatch", move |context: ServiceContext| {
-                dispatch_forever(context, sink.clone(), interval)
+                dispatch_forever(context, sink.clone(), config.clone())
             }),
         ]
     }
 }
 
-/// Delivers pending notifications every `interval` until the instance stops.
+/// Delivers pending notifications every `dispatch_interval` until the instance stops.
 async fn dispatch_forever(
     context: ServiceContext,
     sink: Arc<dyn Sink>,
-    interval: Duration,
+    config: NotificationConfig,
 ) -> anyhow::Result<()> {
+    let metrics = NotificationMetrics::register(&context.metrics)?;
     loop {
-        dispatch::deliver_due(&context.store, sink.as_ref(), now_millis()).await?;
-        tokio::time::sleep(interval).await;
+        let pass = dispatch::deliver_due(
+            &context.store,
+            sink.as_ref(),
+            config.claim_for,
+            now_millis(),
+        )
+        .await?;
+        for channel in &pass.delivered {
+            metrics.delivered(channel, sink.name());
+        }
+        for _ in 0..pass.failed {
+            metrics.failed(sink.name());
+        }
+        metrics.set_pending(store::pending_count(&context.store).await?);
+        tokio::time::sleep(config.dispatch_interval).await;
     }
 }

@@ -252,11 +252,7 @@ pub async fn counts(store: &Store) -> Result<(i64, i64, Vec<(String, i64)>), sql
     let total: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM notifications")
         .fetch_one(store.pool())
         .await?;
-    let pending: i64 = sqlx::query_scalar(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM notifications WHERE delivered_at IS NULL",
-    )
-    .fetch_one(store.pool())
-    .await?;
+    let pending = pending_count(store).await?;
     let per_channel: Vec<(String, i64)> = sqlx::query_as(
         "SELECT channel, CAST(COUNT(*) AS BIGINT) FROM notifications GROUP BY channel \
          ORDER BY channel",
@@ -264,4 +260,13 @@ pub async fn counts(store: &Store) -> Result<(i64, i64, Vec<(String, i64)>), sql
     .fetch_all(store.pool())
     .await?;
     Ok((total, pending, per_channel))
+}
+
+/// How many notifications are not delivered yet.
+pub async fn pending_count(store: &Store) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM notifications WHERE delivered_at IS NULL",
+    )
+    .fetch_one(store.pool())
+    .await
 }

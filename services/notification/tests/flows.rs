@@ -5,6 +5,7 @@
 //! replicas), and users list only their own.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -41,10 +42,45 @@ impl Sink for Recording {
     }
 }
 
-fn service(sink: Arc<Recording>) -> Arc<NotificationService> {
+/// Fails its first `failures` deliveries, then records like [`Recording`].
+struct Flaky {
+    failures: AtomicUsize,
+    inner: Recording,
+}
+
+impl Sink for Flaky {
+    fn name(&self) -> &'static str {
+        "flaky"
+    }
+
+    fn deliver<'a>(&'a self, notification: &'a Pending) -> BoxFuture<'a, Result<(), SinkError>> {
+        let fail = self
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if fail {
+            return Box::pin(async {
+                Err(SinkError {
+                    sink: "flaky",
+                    reason: "mail server unavailable".into(),
+                })
+            });
+        }
+        self.inner.deliver(notification)
+    }
+}
+
+/// A dispatcher holding its claims long enough that none lapses during a delivery.
+fn service(sink: Arc<dyn Sink>) -> Arc<NotificationService> {
+    retrying(sink, Duration::from_secs(10))
+}
+
+/// A dispatcher that retries a failed delivery after `claim_for`.
+fn retrying(sink: Arc<dyn Sink>, claim_for: Duration) -> Arc<NotificationService> {
     Arc::new(NotificationService {
         config: NotificationConfig {
             dispatch_interval: Duration::from_millis(50),
+            claim_for,
         },
         sink,
     })
@@ -506,4 +542,48 @@ async fn pages_are_checked_and_sliced() {
     }
     let (status, _) = get(&app, "/v1/notifications?page=x", Some(&token)).await;
     assert!(status.is_client_error());
+}
+
+#[tokio::test]
+async fn a_failed_delivery_is_retried_and_counted() {
+    let sink = Arc::new(Flaky {
+        failures: AtomicUsize::new(2),
+        inner: Recording::default(),
+    });
+    let app = spawn(retrying(sink.clone(), Duration::from_millis(100))).await;
+    let order_id = new_id();
+    let event = Event::of(
+        &order_id,
+        &OrderCancelled {
+            order_id: order_id.clone(),
+            user_id: "u-6".into(),
+        },
+    )
+    .unwrap();
+    app.context.bus.publish(&[event]).await.unwrap();
+    let token = app.token("u-6", &[Role::Customer]);
+    eventually("delivery after two failures", || {
+        let token = token.clone();
+        let app = &app;
+        async move {
+            let (_, page) = get(app, "/v1/notifications", Some(&token)).await;
+            (page["items"][0]["status"] == "delivered").then_some(())
+        }
+    })
+    .await;
+    assert_eq!(sink.inner.delivered.lock().unwrap().len(), 1);
+    eventually("the delivery metrics", || async {
+        let text = reqwest::get(app.at("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let has = |line: &str| text.lines().any(|l| l == line);
+        (has(r#"notification_delivery_failures_total{service="notification",sink="flaky"} 2"#)
+            && has(r#"notifications_delivered_total{channel="email",service="notification",sink="flaky"} 1"#)
+            && has(r#"notifications_pending{service="notification"} 0"#))
+        .then_some(())
+    })
+    .await;
 }

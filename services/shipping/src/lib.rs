@@ -16,6 +16,7 @@
 //! - [`lifecycle`]: every write with its event, in one transaction; the tracker pass
 //! - [`handler`]: the `orders` consumer
 //! - [`api`]: the documented `/v1` router
+//! - [`metrics`]: `shipments{status}` and `shipment_transitions_total{status}`
 //! - [`error`]: [`error::ShippingError`] and its HTTP statuses
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -25,6 +26,7 @@ pub mod domain;
 pub mod error;
 pub mod handler;
 pub mod lifecycle;
+pub mod metrics;
 pub mod rates;
 pub mod store;
 
@@ -38,7 +40,8 @@ use ballast_kit::store::{Migration, now_millis};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::domain::Schedule;
+use crate::domain::{Schedule, ShipmentStatus};
+use crate::metrics::ShippingMetrics;
 
 /// The shipping service's migrations.
 pub const MIGRATIONS: &[Migration] = &[Migration::portable(
@@ -123,8 +126,19 @@ async fn track_forever(
     schedule: Schedule,
     tick: Duration,
 ) -> anyhow::Result<()> {
+    let metrics = ShippingMetrics::register(&context.metrics)?;
     loop {
-        lifecycle::advance_due(&context.store, &schedule, now_millis()).await?;
+        for status in lifecycle::advance_due(&context.store, &schedule, now_millis()).await? {
+            metrics.transition(status.as_str());
+        }
+        let counts = store::count_by_status(&context.store).await?;
+        for status in ShipmentStatus::ALL {
+            let count = counts
+                .iter()
+                .find(|(name, _)| name == status.as_str())
+                .map_or(0, |(_, count)| *count);
+            metrics.set_shipments(status.as_str(), count);
+        }
         tokio::time::sleep(tick).await;
     }
 }

@@ -225,13 +225,14 @@ pub async fn request_return(
 }
 
 /// One tracker pass at `now`: every shipment whose time in its status is up moves on, one
-/// transaction each; answers how many this pass moved. Safe beside other replicas' passes.
+/// transaction each; answers the status each move of this pass reached. Safe beside other
+/// replicas' passes.
 pub async fn advance_due(
     store: &Store,
     schedule: &Schedule,
     now: i64,
-) -> Result<usize, ShippingError> {
-    let mut moved = 0;
+) -> Result<Vec<ShipmentStatus>, ShippingError> {
+    let mut moved = Vec::new();
     for from in [ShipmentStatus::InTransit, ShipmentStatus::LabelCreated] {
         let Some((wait, to)) = schedule.step(from) else {
             continue;
@@ -241,7 +242,7 @@ pub async fn advance_due(
             let mut tx = store::begin_write(store).await?;
             if transition(&mut tx, &id, from, to, now).await?.is_some() {
                 tx.commit().await?;
-                moved += 1;
+                moved.push(to);
             } else {
                 tx.rollback().await?;
             }

@@ -200,3 +200,12 @@ pub async fn due(
     .fetch_all(store.pool())
     .await
 }
+
+/// How many shipments are in each status (statuses with none are absent).
+pub async fn count_by_status(store: &Store) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT status, CAST(COUNT(*) AS BIGINT) FROM shipments GROUP BY status ORDER BY status",
+    )
+    .fetch_all(store.pool())
+    .await
+}

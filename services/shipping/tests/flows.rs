@@ -325,6 +325,22 @@ async fn a_confirmed_order_ships_once_and_is_tracked_to_delivery() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(audit["total"], 1, "one shipment for the order: {audit}");
+
+    eventually("the shipment metrics", || async {
+        let text = reqwest::get(app.at("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let has = |line: &str| text.lines().any(|l| l == line);
+        (has(r#"shipments{service="shipping",status="delivered"} 1"#)
+            && has(r#"shipments{service="shipping",status="in_transit"} 0"#)
+            && has(r#"shipment_transitions_total{service="shipping",status="delivered"} 1"#)
+            && has(r#"shipment_transitions_total{service="shipping",status="in_transit"} 1"#))
+        .then_some(())
+    })
+    .await;
     assert_eq!(audit["items"][0]["order_id"], order_id.as_str());
 }
 
