@@ -3,6 +3,7 @@
 //! | method | path | who | what |
 //! | --- | --- | --- | --- |
 //! | POST | `/v1/shipping/quote` | anyone | price and days for a weight and destination |
+//! | GET | `/v1/shipments` | any user | the caller's shipments (`?order_id=` to find an order's) |
 //! | GET | `/v1/shipments/{id}` | owner, admin | the shipment with its tracking history |
 //! | POST | `/v1/shipments/{id}/returns` | owner | return a delivered shipment |
 //! | GET | `/v1/audit/shipments` | admin, sre | every shipment |
@@ -12,12 +13,12 @@ use axum::http::StatusCode;
 use ballast_kit::ApiResult;
 use ballast_kit::auth::{AuthUser, Role};
 use ballast_kit::error::{ApiError, Problem};
-use ballast_kit::extract::{Json, Path};
+use ballast_kit::extract::{Json, Path, Query};
 use ballast_kit::service::ServiceContext;
 use ballast_kit::store::now_millis;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -83,6 +84,21 @@ pub struct ReturnRequest {
     pub reason: Option<String>,
 }
 
+/// `?order_id=`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ShipmentQuery {
+    /// Only the shipment of this order.
+    pub order_id: Option<String>,
+}
+
+/// The caller's shipments.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ShipmentList {
+    /// Newest first, at most 100.
+    pub items: Vec<Shipment>,
+}
+
 /// Every shipment.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ShipmentAudit {
@@ -126,6 +142,7 @@ impl utoipa::Modify for BearerAuth {
 pub fn router(context: ServiceContext) -> OpenApiRouter {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(quote))
+        .routes(routes!(list_shipments))
         .routes(routes!(get_shipment))
         .routes(routes!(create_return))
         .routes(routes!(audit_shipments))
@@ -167,6 +184,31 @@ pub fn price(request: &QuoteRequest) -> Result<Quote, rates::Invalid> {
 #[tracing::instrument(skip_all, fields(weight_grams = request.weight_grams))]
 async fn quote(Json(request): Json<QuoteRequest>) -> ApiResult<Json<Quote>> {
     Ok(Json(price(&request).map_err(ShippingError::from)?))
+}
+
+/// The caller's shipments, newest first; admins see everyone's. `order_id` finds an order's.
+#[utoipa::path(
+    get,
+    path = "/v1/shipments",
+    tag = "shipping",
+    params(ShipmentQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Shipments", body = ShipmentList),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip(context, user, query), fields(user = user.id()))]
+async fn list_shipments(
+    State(context): State<ServiceContext>,
+    user: AuthUser,
+    Query(query): Query<ShipmentQuery>,
+) -> ApiResult<Json<ShipmentList>> {
+    let owner = (!user.has(Role::Admin)).then(|| user.id());
+    let items = store::list(&context.store, owner, query.order_id.as_deref())
+        .await
+        .map_err(ShippingError::from)?;
+    Ok(Json(ShipmentList { items }))
 }
 
 /// A shipment with its tracking history (its owner or an admin).

@@ -209,3 +209,22 @@ pub async fn count_by_status(store: &Store) -> Result<Vec<(String, i64)>, sqlx::
     .fetch_all(store.pool())
     .await
 }
+
+/// Up to 100 shipments, newest first: `user_id`'s (every user's when `None`), of order
+/// `order_id` when given.
+pub async fn list(
+    store: &Store,
+    user_id: Option<&str>,
+    order_id: Option<&str>,
+) -> Result<Vec<Shipment>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM shipments WHERE ($1 IS NULL OR user_id = $1) \
+         AND ($2 IS NULL OR order_id = $2) ORDER BY created_at DESC, id DESC LIMIT 100"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(user_id)
+        .bind(order_id)
+        .fetch_all(store.pool())
+        .await?;
+    rows.iter().map(shipment_from_row).collect()
+}

@@ -358,6 +358,24 @@ async fn shipments_are_private_to_their_owner_and_admins() {
     let (status, body) = get(&app, &path, &app.token("a", &[Role::Admin])).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "label_created");
+    let (status, list) = get(
+        &app,
+        &format!("/v1/shipments?order_id={order_id}"),
+        &app.token("u-1", &[Role::Customer]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"][0]["id"], shipment_id.as_str());
+    let (_, list) = get(
+        &app,
+        &format!("/v1/shipments?order_id={order_id}"),
+        &app.token("u-2", &[Role::Customer]),
+    )
+    .await;
+    assert_eq!(list["items"], json!([]));
+    let (_, list) = get(&app, "/v1/shipments", &app.token("a", &[Role::Admin])).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
     let (status, _) = get(
         &app,
         "/v1/shipments/no-such-shipment",
