@@ -300,6 +300,15 @@ impl From<WriteError> for ballast_kit::error::ApiError {
     }
 }
 
+/// A write transaction: `BEGIN IMMEDIATE` on SQLite, so it queues behind another writer (the
+/// outbox relay) instead of failing with "database is locked"; a plain one on PostgreSQL.
+async fn begin_write(store: &Store) -> Result<sqlx::Transaction<'static, Any>, sqlx::Error> {
+    match store.dialect() {
+        Dialect::Sqlite => store.pool().begin_with("BEGIN IMMEDIATE").await,
+        Dialect::Postgres => store.pool().begin().await,
+    }
+}
+
 /// Writes one catalog event into the outbox on `conn` (the change's own transaction).
 async fn emit<T: Payload>(
     conn: &mut AnyConnection,
@@ -321,7 +330,7 @@ pub async fn insert_product(
 ) -> Result<ProductView, WriteError> {
     let id = new_id();
     let now = now_millis();
-    let mut tx = store.pool().begin().await?;
+    let mut tx = begin_write(store).await?;
     sqlx::query(
         "INSERT INTO products (id, sku, name, description, category_id, price_minor, currency, \
          weight_grams, rating_sum, rating_count, created_at, updated_at) \
@@ -363,7 +372,7 @@ pub async fn update_product(
     product: &NewProduct,
     category: &CategoryRef,
 ) -> Result<Option<ProductView>, WriteError> {
-    let mut tx = store.pool().begin().await?;
+    let mut tx = begin_write(store).await?;
     let result = sqlx::query(
         "UPDATE products SET sku = $1, name = $2, description = $3, category_id = $4, \
          price_minor = $5, currency = $6, weight_grams = $7, updated_at = $8 WHERE id = $9",
@@ -397,7 +406,7 @@ pub async fn update_product(
 /// Deletes product `id` and its reviews and announces it (`product.deleted`), in one
 /// transaction; whether it existed.
 pub async fn delete_product(store: &Store, id: &str) -> Result<bool, WriteError> {
-    let mut tx = store.pool().begin().await?;
+    let mut tx = begin_write(store).await?;
     sqlx::query("DELETE FROM reviews WHERE product_id = $1")
         .bind(id)
         .execute(&mut *tx)
@@ -463,7 +472,7 @@ pub async fn add_review(
     user_id: &str,
     review: &NewReview,
 ) -> Result<ReviewOutcome, sqlx::Error> {
-    let mut tx = store.pool().begin().await?;
+    let mut tx = begin_write(store).await?;
     // The increment comes first: it locks the product row (PostgreSQL) and tells whether it
     // exists; a duplicate review then fails the insert and the whole transaction rolls back.
     let updated = sqlx::query(
