@@ -225,3 +225,67 @@ fn every_rule_and_panel_expression_parses() {
             .any(|e| e.contains("0.00720000") || e.contains("e-"))
     );
 }
+
+#[test]
+fn dashboards_are_valid_grafana_json_with_parsing_queries() {
+    let specs = specs();
+    let dashboards = generate_dashboards(&specs);
+    let names: Vec<&str> = dashboards.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"slo-overview.json"));
+    for service in SERVICES {
+        assert!(
+            names.contains(&format!("slo-{service}.json").as_str()),
+            "{service}"
+        );
+    }
+    let mut uids = Vec::new();
+    for (name, text) in &dashboards {
+        let d: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert!(d["schemaVersion"].as_u64().unwrap() >= 36, "{name}");
+        let uid = d["uid"].as_str().unwrap().to_owned();
+        assert!(!uid.is_empty() && uid.len() <= 40, "{name}: {uid}");
+        uids.push(uid);
+        let vars = d["templating"]["list"].as_array().unwrap();
+        assert!(
+            vars.iter().any(|v| v["name"] == "datasource"
+                && v["type"] == "datasource"
+                && v["query"] == "prometheus"),
+            "{name}"
+        );
+        let panels = d["panels"].as_array().unwrap();
+        let mut ids: Vec<u64> = panels.iter().map(|p| p["id"].as_u64().unwrap()).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), panels.len(), "{name}: panel ids unique");
+        for p in panels.iter().filter(|p| p["type"] != "row") {
+            assert_eq!(p["datasource"]["uid"], "${datasource}", "{name}");
+            let targets = p["targets"].as_array().unwrap();
+            assert!(!targets.is_empty(), "{name}: {}", p["title"]);
+            for t in targets {
+                let expr = t["expr"].as_str().unwrap();
+                promql_parser::parser::parse(expr)
+                    .unwrap_or_else(|e| panic!("{name}: {expr}: {e}"));
+            }
+        }
+    }
+    uids.sort();
+    uids.dedup();
+    assert_eq!(uids.len(), dashboards.len());
+    // The overview shows every SLO's attainment, budget remaining and fastest burn.
+    let overview = &dashboards
+        .iter()
+        .find(|(n, _)| n == "slo-overview.json")
+        .unwrap()
+        .1;
+    for slo in &specs.slos {
+        assert!(
+            overview.contains(&format!("slo=\\\"{}\\\"", slo.name)),
+            "{}",
+            slo.name
+        );
+    }
+    for title in ["Attainment (30d)", "Error budget remaining", "Fastest burn"] {
+        assert_eq!(overview.matches(title).count(), specs.slos.len(), "{title}");
+    }
+    // Generation is deterministic.
+    assert_eq!(dashboards, generate_dashboards(&specs));
+}
