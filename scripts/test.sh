@@ -81,6 +81,6 @@ log "tests against SQLite (every crate)"
 BALLAST_TEST_STORE=sqlite run_tests --workspace
 
 log "tests against PostgreSQL (the crates with a store)"
-BALLAST_TEST_STORE=postgres run_tests --workspace --exclude ballast-metrics --exclude ballast-gateway
+BALLAST_TEST_STORE=postgres run_tests --workspace --exclude ballast-metrics --exclude ballast-gateway --exclude ballast-slo --exclude ballast-kafka
 
 log "all tests passed"

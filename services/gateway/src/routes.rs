@@ -138,6 +138,7 @@ pub static ROUTES: &[Rule] = &[
     rule(Post, "/api/v1/payments/{id}/refunds", "payment", ADMIN),
     // shipping
     rule(Post, "/api/v1/shipping/quote", "shipping", Public),
+    rule(Get, "/api/v1/shipments", "shipping", Authenticated),
     rule(Get, "/api/v1/shipments/{id}", "shipping", Authenticated),
     rule(
         Post,

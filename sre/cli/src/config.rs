@@ -42,6 +42,10 @@ pub struct BallastConfig {
     pub inventory: ballast_inventory::InventoryConfig,
     /// `[payment]`: the built-in payment provider (decline rate, latency).
     pub payment: ballast_payment::PaymentConfig,
+    /// `[shipping]`: how fast shipments move.
+    pub shipping: ballast_shipping::ShippingConfig,
+    /// `[notification]`: the dispatcher.
+    pub notification: ballast_notification::NotificationConfig,
 }
 
 /// `[bus]`: where events travel.
@@ -127,6 +131,8 @@ impl Default for BallastConfig {
             ("order", 2),
             ("inventory", 2),
             ("payment", 2),
+            ("shipping", 1),
+            ("notification", 1),
         ]
         .into_iter()
         .map(|(name, replicas)| (name.to_owned(), ServiceSettings { replicas }))
@@ -145,6 +151,8 @@ impl Default for BallastConfig {
             order: ballast_order::OrderConfig::default(),
             inventory: ballast_inventory::InventoryConfig::default(),
             payment: ballast_payment::PaymentConfig::default(),
+            shipping: ballast_shipping::ShippingConfig::default(),
+            notification: ballast_notification::NotificationConfig::default(),
         }
     }
 }

@@ -490,21 +490,36 @@ async fn place_order(world: &World, shared: &Shared) -> String {
     let declining = rand::random::<f64>() < world.decline_share;
     let key = uuid_like();
     let placed = Instant::now();
-    let response = world
-        .client
-        .post(format!("{}/orders", world.base))
-        .bearer_auth(token)
-        .header("Idempotency-Key", &key)
-        .json(&serde_json::json!({
-            "lines": lines,
-            "card_token": if declining { "tok_decline" } else { "tok_ok" },
-            "shipping_address": {
-                "name": "Load User", "line1": "1 Loopback Way", "city": "Localhost",
-                "postal_code": "12345", "country": "US",
-            },
-        }))
-        .send()
-        .await;
+    let body = serde_json::json!({
+        "lines": lines,
+        "card_token": if declining { "tok_decline" } else { "tok_ok" },
+        "shipping_address": {
+            "name": "Load User", "line1": "1 Loopback Way", "city": "Localhost",
+            "postal_code": "12345", "country": "US",
+        },
+    });
+    // A lost answer (an instance crashed mid-request) is retried with the same key, as a
+    // careful client does: the key makes the retry safe.
+    let mut attempt = 0;
+    let response = loop {
+        attempt += 1;
+        let response = world
+            .client
+            .post(format!("{}/orders", world.base))
+            .bearer_auth(token)
+            .header("Idempotency-Key", &key)
+            .json(&body)
+            .send()
+            .await;
+        let retry = match &response {
+            Ok(r) => matches!(r.status().as_u16(), 502..=504),
+            Err(_) => true,
+        };
+        if !retry || attempt >= 4 {
+            break response;
+        }
+        tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+    };
     let Ok(response) = response else {
         shared.orders.lock().rejected += 1;
         return "transport".to_owned();

@@ -87,6 +87,13 @@ pub fn services(config: &BallastConfig) -> Vec<Arc<dyn Service>> {
         Arc::new(ballast_order::OrderService {
             config: config.order.clone(),
         }),
+        Arc::new(ballast_shipping::ShippingService {
+            config: config.shipping.clone(),
+        }),
+        Arc::new(ballast_notification::NotificationService {
+            config: config.notification.clone(),
+            ..ballast_notification::NotificationService::default()
+        }),
     ]
 }
 

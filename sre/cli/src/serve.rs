@@ -65,7 +65,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .find(|s| s.name() == args.service)
             .ok_or_else(|| {
                 anyhow::anyhow!(
-                    "unknown service {:?}; one of: gateway, user, product, inventory, payment, order",
+                    "unknown service {:?}; one of: gateway, user, product, inventory, payment, order, shipping, notification",
                     args.service
                 )
             })?;

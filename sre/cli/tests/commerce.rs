@@ -145,7 +145,7 @@ async fn wait_for_stock(api: &str, product: &str) -> Value {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_confirm_decline_stay_idempotent_and_verify_clean() {
     let dir = tempfile::tempdir().unwrap();
     let platform = platform(&dir).await;
@@ -230,7 +230,7 @@ async fn orders_confirm_decline_stay_idempotent_and_verify_clean() {
     platform.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_orders_for_the_last_unit_confirm_exactly_one() {
     let dir = tempfile::tempdir().unwrap();
     let platform = platform(&dir).await;
@@ -293,5 +293,87 @@ async fn two_orders_for_the_last_unit_confirm_exactly_one() {
         (Some(0), Some(0)),
         "{last}"
     );
+    platform.stop().await;
+}
+
+/// The acceptance run, bounded for CI: orders under load while order and payment
+/// instances crash twice each; after a quiet period every invariant holds and every accepted
+/// order is terminal (accepted = confirmed + failed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_under_load_survive_crashes_of_order_and_payment_instances() {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = platform(&dir).await;
+    let record = dir.path().join("accepted.jsonl");
+    let load = tokio::spawn(ballast_cli::load::run(ballast_cli::cli::LoadArgs {
+        gateway: format!("http://{}", platform.gateway),
+        rate: 20.0,
+        duration: Duration::from_secs(16).into(),
+        users: 8,
+        max_in_flight: 128,
+        order_share: 0.6,
+        decline_share: 0.05,
+        settle: Duration::from_secs(90).into(),
+        record: Some(record.clone()),
+        json: true,
+        quiet: true,
+    }));
+    for (at, service) in [(2, "order"), (5, "payment"), (8, "order"), (11, "payment")] {
+        tokio::time::sleep(Duration::from_secs(if at == 2 { 2 } else { 3 })).await;
+        let victim = platform
+            .orchestrator
+            .instances()
+            .into_iter()
+            .find(|i| i.service == service && i.ready)
+            .unwrap_or_else(|| panic!("no ready {service} instance at {at}s"));
+        platform.orchestrator.crash(&victim.name).unwrap();
+    }
+    let summary = load.await.unwrap().unwrap();
+    let orders = &summary.orders;
+    assert!(orders.accepted > 50, "{orders:?}");
+    assert_eq!(orders.unsettled, 0, "{orders:?}");
+    assert_eq!(
+        orders.accepted,
+        orders.confirmed + orders.failed,
+        "{orders:?}"
+    );
+    assert!(orders.failed >= orders.declining_cards, "{orders:?}");
+    let restarts: u32 = platform
+        .orchestrator
+        .instances()
+        .iter()
+        .filter(|i| i.service == "order" || i.service == "payment")
+        .map(|i| i.restarts)
+        .sum();
+    assert_eq!(restarts, 4);
+
+    let token = Shopper::login(
+        &format!("http://{}/api/v1", platform.gateway),
+        "root@example.com",
+        ADMIN_PASSWORD,
+    )
+    .await
+    .token;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let violations = ballast_cli::verify::run(ballast_cli::cli::VerifyArgs {
+            admin_addr: platform.admin,
+            token: Some(token.clone()),
+            accepted: Some(record.clone()),
+            json: true,
+        })
+        .await
+        .unwrap();
+        if violations.is_empty() {
+            break;
+        }
+        assert!(
+            violations
+                .iter()
+                .all(|v| v.invariant == "every outbox event delivered"),
+            "{violations:?}"
+        );
+        assert!(tokio::time::Instant::now() < deadline, "{violations:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     platform.stop().await;
 }

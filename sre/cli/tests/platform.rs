@@ -30,7 +30,7 @@ async fn platform(dir: &tempfile::TempDir) -> Platform {
     .unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crashing_an_instance_under_load_fails_no_request() {
     let dir = tempfile::tempdir().unwrap();
     let platform = platform(&dir).await;
@@ -102,7 +102,7 @@ async fn crashing_an_instance_under_load_fails_no_request() {
     platform.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_keeps_the_data_and_does_not_seed_twice() {
     let dir = tempfile::tempdir().unwrap();
     let store = ballast_kit::testing::store_config();
@@ -151,7 +151,7 @@ async fn a_restart_keeps_the_data_and_does_not_seed_twice() {
     second.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ballast_load_drives_the_shop_and_reports_latency() {
     let dir = tempfile::tempdir().unwrap();
     let platform = platform(&dir).await;
@@ -203,7 +203,7 @@ async fn query(sre: std::net::SocketAddr, expr: &str) -> serde_json::Value {
     response["data"].clone()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_suite_scrapes_every_instance_and_keeps_history_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = BallastConfig {

@@ -193,6 +193,8 @@ impl EventBus for LogBus {
                 topics: topics.to_vec(),
                 holder: uuid::Uuid::new_v4().to_string(),
                 cursor: BTreeMap::new(),
+                renewed: BTreeMap::new(),
+                buffer: std::collections::VecDeque::new(),
                 next_topic: 0,
             });
             Ok(subscription)
@@ -232,34 +234,70 @@ struct LogSubscription {
     holder: String,
     /// The last position handed out per topic (not yet acknowledged, perhaps).
     cursor: BTreeMap<String, i64>,
+    /// When each held lease was last renewed.
+    renewed: BTreeMap<String, std::time::Instant>,
+    /// Deliveries read ahead, in order, per the topics' round robin.
+    buffer: std::collections::VecDeque<Delivery>,
     next_topic: usize,
 }
 
+/// Events read from the log in one query.
+const READ_AHEAD: i64 = 64;
+
 impl LogSubscription {
+    /// Holds (or renews, when a third of its time has passed) the lease of `topic`.
+    async fn hold(&mut self, topic: &str) -> anyhow::Result<bool> {
+        let fresh = self
+            .renewed
+            .get(topic)
+            .is_some_and(|at| at.elapsed() < self.bus.lease_ttl / 3);
+        if fresh {
+            return Ok(true);
+        }
+        if self.bus.lease(&self.group, topic, &self.holder).await? {
+            self.renewed
+                .insert(topic.to_owned(), std::time::Instant::now());
+            Ok(true)
+        } else {
+            // Someone else holds it: forget what we read ahead; its holder delivers it.
+            self.renewed.remove(topic);
+            self.cursor.remove(topic);
+            self.buffer.retain(|d| d.event.topic != topic);
+            Ok(false)
+        }
+    }
+
     async fn poll_once(&mut self) -> anyhow::Result<Option<Delivery>> {
         for _ in 0..self.topics.len() {
             let topic = self.topics[self.next_topic % self.topics.len()].clone();
             self.next_topic = self.next_topic.wrapping_add(1);
-            if !self.bus.lease(&self.group, &topic, &self.holder).await? {
-                self.cursor.remove(&topic);
+            if !self.hold(&topic).await? {
                 continue;
             }
-            let committed = self.bus.committed(&self.group, &topic).await?;
-            let after = self.cursor.get(&topic).copied().unwrap_or(0).max(committed);
-            let row: Option<(i64, String)> = sqlx::query_as(
-                "SELECT position, event FROM bus_log WHERE topic = $1 AND position > $2 ORDER BY position LIMIT 1",
+            let after = match self.cursor.get(&topic) {
+                Some(position) => *position,
+                None => self.bus.committed(&self.group, &topic).await?,
+            };
+            let rows: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT position, event FROM bus_log WHERE topic = $1 AND position > $2 ORDER BY position LIMIT $3",
             )
             .bind(&topic)
             .bind(after)
-            .fetch_optional(self.bus.store.pool())
+            .bind(READ_AHEAD)
+            .fetch_all(self.bus.store.pool())
             .await?;
-            if let Some((position, text)) = row {
-                self.cursor.insert(topic, position);
-                return Ok(Some(Delivery {
+            if let Some((last, _)) = rows.last() {
+                self.cursor.insert(topic.clone(), *last);
+            }
+            for (position, text) in rows {
+                self.buffer.push_back(Delivery {
                     event: serde_json::from_str(&text)?,
                     partition: 0,
                     offset: position,
-                }));
+                });
+            }
+            if let Some(delivery) = self.buffer.pop_front() {
+                return Ok(Some(delivery));
             }
         }
         Ok(None)
@@ -273,6 +311,16 @@ impl Subscription for LogSubscription {
                 anyhow::bail!("a subscription needs at least one topic");
             }
             loop {
+                if let Some(delivery) = self.buffer.front() {
+                    // Still ours? (Renews the lease when due; drops the read-ahead if lost.)
+                    let topic = delivery.event.topic.clone();
+                    if self.hold(&topic).await?
+                        && let Some(delivery) = self.buffer.pop_front()
+                    {
+                        return Ok(delivery);
+                    }
+                    continue;
+                }
                 let appended = self.bus.appended.clone();
                 let woken = appended.notified();
                 if let Some(delivery) = self.poll_once().await? {
