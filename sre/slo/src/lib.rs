@@ -9,23 +9,30 @@
 //!   specs with every problem reported as file, line, column and reason ([`Problem`]).
 //! - [`rules`]: Prometheus recording and alerting rules and `promtool test rules` files.
 //! - [`dashboards`]: Grafana dashboards (overview and one per service).
+//! - [`engine`]: the incremental SLO engine (roll-ups, budgets, burn rates, tiers) over a
+//!   metric source; [`daily`]: its daily roll-ups persisted through the kit's store;
+//!   [`status`]: the status table and the `GET /api/v1/slos` router.
 //! - [`all_expressions`]: every PromQL expression the rules and dashboards contain.
 //!
 //! What a command line calls: [`validate_dir`] then [`generate_rules`] / [`generate_dashboards`],
 //! writing each `(file name, text)` pair into the output folder.
 
+pub mod daily;
 pub mod dashboards;
 pub mod duration;
+pub mod engine;
 pub mod exact;
 pub mod load;
 mod parse;
 pub mod problem;
 pub mod rules;
 pub mod spec;
+pub mod status;
 mod yaml;
 
 pub use dashboards::generate_dashboards;
 pub use duration::SpecDuration;
+pub use engine::{Engine, EngineConfig, EngineError, Report, SliReads};
 pub use exact::{Decimal, Target};
 pub use load::{ValidateOptions, validate_dir, validate_dir_with, validate_texts};
 pub use problem::{Location, Problem, ProblemKind};
@@ -33,6 +40,7 @@ pub use rules::{RuleOptions, generate_rules};
 pub use spec::{
     Alerting, BurnRateAlert, Events, NoDataAlert, Query, Sli, Slo, Specs, Tier, Window,
 };
+pub use status::{StatusBoard, render_table, run_engine, status_router};
 
 /// Minimum events in a tier's long window before it may fire, unless a spec says otherwise.
 pub const DEFAULT_MIN_EVENTS: u64 = 100;
