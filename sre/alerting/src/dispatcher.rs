@@ -17,6 +17,7 @@ use crate::core::{
     self, Group, LogEntry, Muting, Silence, SilenceState, find_route, needs_update, split_group,
 };
 use crate::error::AlertingError;
+use crate::metrics::AlertingMetrics;
 use crate::model::{Alert, LabelSet, Matcher, StoredAlert, fingerprint};
 use crate::notify::pagerduty::{PagerDutyNotifier, dedup_key};
 use crate::notify::settings::NotifySettings;
@@ -44,6 +45,8 @@ pub struct DispatcherConfig {
     pub external_url: String,
     /// The clock used by the HTTP API and the tick driver.
     pub clock: Clock,
+    /// Metrics (register them in the suite's registry with `AlertingMetrics::new`).
+    pub metrics: AlertingMetrics,
 }
 
 impl DispatcherConfig {
@@ -56,6 +59,7 @@ impl DispatcherConfig {
             retry: RetryPolicy::default(),
             external_url: String::new(),
             clock: Arc::new(Utc::now),
+            metrics: AlertingMetrics::default(),
         })
     }
 }
@@ -405,6 +409,10 @@ impl Dispatcher {
                     state.acks.get(&key),
                 );
                 for integration in integration_keys(receiver) {
+                    if integration.starts_with("slack:") && self.slack.is_none() {
+                        tracing::debug!(integration, "no Slack bot token configured; skipped");
+                        continue;
+                    }
                     let lk = (key.clone(), integration.clone());
                     let entry = state.nlog.get(&lk).cloned();
                     let sr = send_resolved(receiver, &integration);
@@ -430,10 +438,12 @@ impl Dispatcher {
                                 remote_id,
                             };
                             state.nlog.insert(lk, new_entry);
+                            self.config.metrics.notified(&integration, true);
                             report.sent += 1;
                         }
                         Err(e) => {
                             all_ok = false;
+                            self.config.metrics.notified(&integration, false);
                             report.failed += 1;
                             tracing::error!(group_key = %key, integration, error = %e, "notification failed; retried at the next flush");
                         }
@@ -474,6 +484,26 @@ impl Dispatcher {
             state.alerts.remove(&fp);
             self.store.delete_alert(&fp).await?;
         }
+        let mut counts = BTreeMap::from([("active", 0i64), ("suppressed", 0), ("resolved", 0)]);
+        for a in state.alerts.values() {
+            let st = if a.resolved_at(now) {
+                "resolved"
+            } else if core::muting(&self.config.routing, a, &state.alerts, &state.silences, now)
+                .muted()
+            {
+                "suppressed"
+            } else {
+                "active"
+            };
+            *counts.entry(st).or_default() += 1;
+        }
+        for (st, n) in counts {
+            self.config.metrics.alerts.with_label_values(&[st]).set(n);
+        }
+        self.config
+            .metrics
+            .groups
+            .set(i64::try_from(state.groups.len()).unwrap_or(i64::MAX));
         Ok(report)
     }
 

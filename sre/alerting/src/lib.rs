@@ -18,12 +18,14 @@
 //!   `/slack/interactions`, `/pagerduty/webhook`)
 //! - [`standin`]: local stand-ins for Slack's Web API and PagerDuty's Events API that record
 //!   what they receive, for tests and demos
+//! - [`metrics`]: the alerting metrics (notifications, alerts by state, groups)
 //! - [`error`]: the crate's error type and configuration problems
 
 pub mod api;
 pub mod core;
 pub mod dispatcher;
 pub mod error;
+pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod routing;

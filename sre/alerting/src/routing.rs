@@ -245,6 +245,31 @@ impl RoutingConfig {
     }
 }
 
+/// Checks an alerts folder as `ballast alerts validate` does: `routing.yaml` and the
+/// templates in `templates/`; every problem with file, line and reason (empty: valid).
+pub fn validate_dir(dir: &Path) -> Vec<Problem> {
+    let mut problems = match RoutingConfig::load(&dir.join("routing.yaml")) {
+        Ok(_) => Vec::new(),
+        Err(AlertingError::Config(p)) => p,
+        Err(e) => vec![Problem {
+            file: dir.join("routing.yaml"),
+            line: 1,
+            reason: e.to_string(),
+        }],
+    };
+    let templates = dir.join("templates");
+    match crate::templates::Templates::load(templates.is_dir().then_some(templates.as_path())) {
+        Ok(_) => {}
+        Err(AlertingError::Config(p)) => problems.extend(p),
+        Err(e) => problems.push(Problem {
+            file: templates,
+            line: 1,
+            reason: e.to_string(),
+        }),
+    }
+    problems
+}
+
 impl Map<'_, '_> {
     /// The `templates` key of Alertmanager files is accepted and ignored (Ballast's
     /// templates come from its template folder).
@@ -695,6 +720,25 @@ receivers:
         assert!(rule.inhibits(&page, &labels(&[("tier", "ticket"), ("slo", "a")])));
         assert!(!rule.inhibits(&page, &labels(&[("tier", "ticket"), ("slo", "b")])));
         assert!(!rule.inhibits(&page, &labels(&[("tier", "page"), ("slo", "a")])));
+    }
+
+    #[test]
+    fn the_shipped_alerts_folder_validates() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../alerts");
+        assert_eq!(validate_dir(&dir), Vec::<Problem>::new());
+        let bad = tempfile::tempdir().unwrap();
+        std::fs::write(
+            bad.path().join("routing.yaml"),
+            "route:\n  receiver: x\nreceivers: []\n",
+        )
+        .unwrap();
+        let problems = validate_dir(bad.path());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0]
+                .to_string()
+                .contains("routing.yaml:2: receiver `x` is not defined")
+        );
     }
 
     #[test]

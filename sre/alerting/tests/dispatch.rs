@@ -665,3 +665,124 @@ async fn the_tick_driver_flushes_by_itself() {
     stop.cancel();
     assert!(seen.is_ok(), "{seen:?}");
 }
+
+#[tokio::test]
+async fn a_change_updates_the_message_in_place_and_retriggers_the_same_incident() {
+    let env = Env::new().await;
+    let app = env.start().await;
+    let t0 = Utc::now();
+    let mut first = burn("page", "order-availability", t0);
+    first.labels.insert("instance".into(), "order-1".into());
+    app.post_alerts(&[first.clone()]).await;
+    app.d.tick(t0 + secs(31)).await.unwrap();
+    let mut second = burn("page", "order-availability", t0 + secs(60));
+    second.labels.insert("instance".into(), "order-2".into());
+    app.post_alerts(&[first.clone(), second]).await;
+    // Joins the flushed group: waits for group_interval.
+    app.d.tick(t0 + secs(120)).await.unwrap();
+    assert!(env.slack_updates().is_empty());
+    app.d.tick(t0 + secs(331)).await.unwrap();
+    let updates = env.slack_updates();
+    assert_eq!(updates.len(), 1);
+    assert!(updates[0].body["blocks"].to_string().contains("FIRING (2)"));
+    let replies = env.slack_replies();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].body["thread_ts"], updates[0].body["ts"]);
+    assert!(
+        replies[0].body["text"]
+            .as_str()
+            .unwrap()
+            .contains("2 firing")
+    );
+    assert_eq!(env.slack_posts().len(), 1);
+    let triggers = env.pd_events("trigger");
+    assert_eq!(triggers.len(), 2);
+    assert_eq!(triggers[0].body["dedup_key"], triggers[1].body["dedup_key"]);
+    assert_eq!(triggers[1].body["payload"]["custom_details"]["firing"], 2);
+}
+
+#[tokio::test]
+async fn webhook_and_console_receivers_get_alertmanagers_payload() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = StandIn::webhook().await.unwrap();
+    let routing = format!(
+        "route:\n  receiver: hook\n  group_by: ['...']\n  group_wait: 0s\nreceivers:\n  - name: hook\n    webhook_configs: [{{url: \"{}\"}}]\n    console_configs: [{{}}]\n",
+        hook.endpoint()
+    );
+    let routing = RoutingConfig::parse(Path::new("routing.yaml"), &routing).unwrap();
+    let store = Store::connect(
+        &ballast_kit::testing::store_config(),
+        "alerting",
+        &dir.path().join("data"),
+    )
+    .await
+    .unwrap();
+    let mut config = DispatcherConfig::new(routing, NotifySettings::default()).unwrap();
+    config.external_url = "http://ballast.example".into();
+    let d = Dispatcher::new(config, store).await.unwrap();
+    let t0 = Utc::now();
+    d.ingest(vec![burn("ticket", "catalog-latency", t0)], t0)
+        .await
+        .unwrap();
+    let report = d.tick(t0).await.unwrap();
+    assert_eq!(report.sent, 2, "{report:?}");
+    let got = hook.accepted("/hook");
+    assert_eq!(got.len(), 1);
+    let body = &got[0].body;
+    assert_eq!(body["version"], "4");
+    assert_eq!(body["status"], "firing");
+    assert_eq!(body["receiver"], "hook");
+    assert_eq!(body["externalURL"], "http://ballast.example");
+    assert_eq!(body["alerts"][0]["labels"]["slo"], "catalog-latency");
+    assert_eq!(
+        body["alerts"][0]["generatorURL"],
+        "http://prometheus.example/graph"
+    );
+    assert_eq!(body["groupLabels"]["slo"], "catalog-latency");
+    // Without Slack or PagerDuty credentials nothing else is attempted.
+    let mut resolved = burn("ticket", "catalog-latency", t0);
+    resolved.ends_at = Some(t0 + secs(1));
+    d.ingest(vec![resolved], t0 + secs(2)).await.unwrap();
+    d.tick(t0 + secs(400)).await.unwrap();
+    let got = hook.accepted("/hook");
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].body["status"], "resolved");
+    assert!(d.groups(t0 + secs(400)).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_resolution_in_pagerduty_shows_in_ballast() {
+    let env = Env::new().await;
+    let app = env.start().await;
+    let t0 = Utc::now();
+    app.post_alerts(&[burn("page", "order-availability", t0)])
+        .await;
+    app.d.tick(t0 + secs(31)).await.unwrap();
+    let dedup = env.pd_events("trigger")[0].body["dedup_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let event = json!({"event": {"event_type": "incident.resolved", "agent": {"summary": "Dave"},
+        "data": {"incident_key": dedup, "status": "resolved"}}})
+    .to_string();
+    let r = app
+        .http
+        .post(format!("{}/pagerduty/webhook", app.url))
+        .header(
+            "x-pagerduty-signature",
+            pagerduty_sign(PD_SECRET, event.as_bytes()),
+        )
+        .body(event.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let ack = &app.get("/api/v2/alerts/groups").await[0]["acknowledgement"];
+    assert_eq!(ack["state"], "resolved");
+    assert_eq!(ack["by"], "Dave");
+    assert!(
+        env.slack_updates()[0].body["blocks"]
+            .to_string()
+            .contains("Resolved in PagerDuty")
+    );
+}

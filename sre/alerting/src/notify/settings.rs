@@ -84,3 +84,43 @@ impl NotifySettings {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_documented_variables_and_never_prints_secrets() {
+        let vars: BTreeMap<String, String> = [
+            ("BALLAST_SLACK__API_URL", "http://127.0.0.1:9/api"),
+            ("BALLAST_SLACK__BOT_TOKEN", "xoxb-secret"),
+            ("BALLAST_SLACK__SIGNING_SECRET", "sign"),
+            (
+                "BALLAST_PAGERDUTY__EVENTS_URL",
+                "http://127.0.0.1:9/v2/enqueue",
+            ),
+            ("BALLAST_PAGERDUTY__ROUTING_KEY", "rk"),
+            ("BALLAST_PAGERDUTY__WEBHOOK_SECRET", "wh"),
+            ("BALLAST_STORE__MAX_CONNECTIONS", "3"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let s = NotifySettings::from_vars(&vars);
+        assert_eq!(s.slack.api_url, "http://127.0.0.1:9/api");
+        assert_eq!(s.pagerduty.events_url, "http://127.0.0.1:9/v2/enqueue");
+        assert_eq!(
+            s.slack.bot_token.as_ref().map(Secret::expose),
+            Some("xoxb-secret")
+        );
+        assert_eq!(
+            s.pagerduty.routing_key.as_ref().map(Secret::expose),
+            Some("rk")
+        );
+        assert!(!format!("{s:?}").contains("xoxb-secret"));
+        let defaults = NotifySettings::from_vars(&BTreeMap::new());
+        assert_eq!(defaults.slack.api_url, SLACK_API_URL);
+        assert_eq!(defaults.pagerduty.events_url, PAGERDUTY_EVENTS_URL);
+        assert!(defaults.slack.bot_token.is_none());
+    }
+}
