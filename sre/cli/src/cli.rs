@@ -39,6 +39,8 @@ pub enum Command {
     /// Measure request throughput and latency of a product read three ways (service, gateway,
     /// bare handler) in one run, for docs/BENCHMARKS.md.
     Bench(BenchArgs),
+    /// SLOs: validate specs, generate rules and dashboards, show every SLO's status.
+    Slo(crate::slo::SloArgs),
 }
 
 /// `ballast up`.

@@ -3,8 +3,8 @@
 //! - [`cli`]: the clap definition of every role
 //! - [`config`]: the platform configuration (one file plus `BALLAST_*` overrides)
 //! - [`platform`]: the embedded platform (`ballast up`), also used by the integration tests
-//! - [`up`], [`serve`], [`ctl`], [`load`], [`verify`], [`metrics`], [`bench`]: one module per
-//!   role
+//! - [`up`], [`serve`], [`ctl`], [`load`], [`verify`], [`metrics`], [`bench`], [`slo`]: one
+//!   module per role
 
 pub mod bench;
 pub mod cli;
@@ -14,6 +14,7 @@ pub mod load;
 pub mod metrics;
 pub mod platform;
 pub mod serve;
+pub mod slo;
 pub mod up;
 pub mod verify;
 
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Load(args) => load::run(args).await.map(|_| ()),
         Command::Bench(args) => bench::run(args).await.map(|_| ()),
         Command::Metrics(args) => metrics::run(args).await,
+        Command::Slo(args) => slo::run(args).await,
         Command::Verify(args) => {
             let violations = verify::run(args).await?;
             anyhow::ensure!(

@@ -55,12 +55,12 @@ pub enum EngineError {
         zone: String,
     },
     /// The metric source failed.
-    #[error("reading SLO {slo}: {source}")]
+    #[error("reading SLO {slo}: {message}")]
     Source {
         /// The SLO.
         slo: String,
         /// The source's error.
-        source: ballast_metrics::MetricsError,
+        message: String,
     },
 }
 
@@ -442,7 +442,7 @@ impl Engine {
                     s.error = Some(e.clone());
                     errors.push(EngineError::Source {
                         slo: s.slo.name.clone(),
-                        source: ballast_metrics::MetricsError::Remote(e),
+                        message: e,
                     });
                 }
                 Ok((bad, total)) => {
@@ -723,7 +723,8 @@ pub struct SloStatus {
     pub events_bad: f64,
     /// Good over total events in the window; `None` without traffic.
     pub attainment: Option<f64>,
-    /// The fraction of the window the engine has data for.
+    /// The fraction of the window the engine has read (steps whose series were missing count
+    /// as read, with no events): below 1 until a whole window has been read or backfilled.
     pub coverage: f64,
     /// The error budget.
     pub budget: BudgetStatus,
