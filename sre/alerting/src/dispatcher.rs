@@ -170,11 +170,24 @@ pub struct NewSilence {
     pub comment: String,
 }
 
+/// One group's flush, planned under the state lock and sent without it.
+struct FlushPlan {
+    key: String,
+    receiver: String,
+    route: Route,
+    firing: BTreeSet<String>,
+    resolved: BTreeSet<String>,
+    notification: Option<Notification>,
+    /// Integration, its log entry, and `send_resolved`.
+    sends: Vec<(String, Option<LogEntry>, bool)>,
+}
+
 /// The dispatcher. Share it as `Arc<Dispatcher>`.
 pub struct Dispatcher {
     config: DispatcherConfig,
     store: AlertStore,
     state: Mutex<State>,
+    flushing: Mutex<()>,
     slack: Option<SlackNotifier>,
     pagerduty: PagerDutyNotifier,
     http: reqwest::Client,
@@ -273,6 +286,7 @@ impl Dispatcher {
                 silences: snap.silences,
                 acks: snap.acks,
             }),
+            flushing: Mutex::new(()),
             slack,
             pagerduty,
             http,
@@ -370,104 +384,79 @@ impl Dispatcher {
     /// resolved alerts from the group (and the group once empty).
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, AlertingError> {
         let now = ms(now);
-        let mut guard = self.state.lock().await;
-        let state = &mut *guard;
+        // One flush (or acknowledgement) at a time; the state lock is held only to plan and to
+        // record, never across a call to Slack or PagerDuty, so ingest and the API stay fast.
+        let _flushing = self.flushing.lock().await;
         let mut report = TickReport::default();
-        let due: Vec<String> = state
-            .groups
-            .values()
-            .filter(|g| g.due(now))
-            .map(|g| g.key.clone())
-            .collect();
-        for key in due {
-            let Some(group) = state.groups.get(&key).cloned() else {
-                continue;
-            };
+        let plans: Vec<FlushPlan> = {
+            let state = self.state.lock().await;
+            state
+                .groups
+                .values()
+                .filter(|g| g.due(now))
+                .map(|group| self.plan(group, &state, now))
+                .collect()
+        };
+        for plan in plans {
             report.flushed += 1;
-            let route = self.route(&group.route_id).clone();
-            let (firing, resolved) = split_group(
-                &self.config.routing,
-                &group,
-                &state.alerts,
-                &state.silences,
-                now,
-            );
             let mut all_ok = true;
-            if let Some(receiver) = self.config.routing.receiver(&group.receiver)
-                && !(firing.is_empty() && resolved.is_empty())
-            {
-                let firing_set: BTreeSet<String> =
-                    firing.iter().map(|a| a.fingerprint.clone()).collect();
-                let resolved_set: BTreeSet<String> =
-                    resolved.iter().map(|a| a.fingerprint.clone()).collect();
-                let n = Notification::build(
-                    &receiver.name,
-                    &key,
-                    &group.labels,
-                    &firing,
-                    &resolved,
-                    state.acks.get(&key),
-                );
-                for integration in integration_keys(receiver) {
-                    if integration.starts_with("slack:") && self.slack.is_none() {
-                        tracing::debug!(integration, "no Slack bot token configured; skipped");
-                        continue;
-                    }
-                    let lk = (key.clone(), integration.clone());
-                    let entry = state.nlog.get(&lk).cloned();
-                    let sr = send_resolved(receiver, &integration);
-                    if !needs_update(
-                        entry.as_ref(),
-                        &firing_set,
-                        &resolved_set,
-                        sr,
-                        route.repeat_interval_ms,
-                        now,
-                    ) {
-                        continue;
-                    }
+            let mut delivered = Vec::new();
+            if let (Some(n), Some(receiver)) = (
+                &plan.notification,
+                self.config.routing.receiver(&plan.receiver),
+            ) {
+                for (integration, entry, sr) in &plan.sends {
                     match self
-                        .deliver(receiver, &integration, &n, entry.as_ref(), sr, now)
+                        .deliver(receiver, integration, n, entry.as_ref(), *sr, now)
                         .await
                     {
                         Ok(remote_id) => {
-                            let new_entry = LogEntry {
-                                firing: firing_set.clone(),
-                                resolved: resolved_set.clone(),
-                                sent_at: now,
-                                remote_id,
-                            };
-                            state.nlog.insert(lk, new_entry);
-                            self.config.metrics.notified(&integration, true);
+                            self.config.metrics.notified(integration, true);
                             report.sent += 1;
+                            delivered.push((
+                                integration.clone(),
+                                LogEntry {
+                                    firing: plan.firing.clone(),
+                                    resolved: plan.resolved.clone(),
+                                    sent_at: now,
+                                    remote_id,
+                                },
+                            ));
                         }
                         Err(e) => {
                             all_ok = false;
-                            self.config.metrics.notified(&integration, false);
+                            self.config.metrics.notified(integration, false);
                             report.failed += 1;
-                            tracing::error!(group_key = %key, integration, error = %e, "notification failed; retried at the next flush");
+                            tracing::error!(group_key = %plan.key, integration, error = %e, "notification failed; retried at the next flush");
                         }
                     }
                 }
             }
-            let Some(g) = state.groups.get_mut(&key) else {
+            let mut guard = self.state.lock().await;
+            let state = &mut *guard;
+            for (integration, entry) in delivered {
+                state.nlog.insert((plan.key.clone(), integration), entry);
+            }
+            let Some(g) = state.groups.get_mut(&plan.key) else {
                 continue;
             };
-            g.flushed(&route, now);
+            g.flushed(&plan.route, now);
             if all_ok {
                 let alerts = &state.alerts;
                 g.members
                     .retain(|fp| alerts.get(fp).is_some_and(|a| !a.resolved_at(now)));
             }
             if g.members.is_empty() {
-                state.groups.remove(&key);
-                state.acks.remove(&key);
-                self.store.delete_group(&key).await?;
+                state.groups.remove(&plan.key);
+                state.acks.remove(&plan.key);
+                self.store.delete_group(&plan.key).await?;
             } else {
                 let g = g.clone();
                 self.store.put_group(&g).await?;
             }
         }
+        let mut guard = self.state.lock().await;
+        let state = &mut *guard;
         // Resolved alerts no group holds any more are forgotten.
         let held: BTreeSet<String> = state
             .groups
@@ -505,6 +494,69 @@ impl Dispatcher {
             .groups
             .set(i64::try_from(state.groups.len()).unwrap_or(i64::MAX));
         Ok(report)
+    }
+
+    /// What flushing `group` at `now` would send, decided under the state lock.
+    fn plan(&self, group: &Group, state: &State, now: i64) -> FlushPlan {
+        let route = self.route(&group.route_id).clone();
+        let (firing, resolved) = split_group(
+            &self.config.routing,
+            group,
+            &state.alerts,
+            &state.silences,
+            now,
+        );
+        let firing_set: BTreeSet<String> = firing.iter().map(|a| a.fingerprint.clone()).collect();
+        let resolved_set: BTreeSet<String> =
+            resolved.iter().map(|a| a.fingerprint.clone()).collect();
+        let mut plan = FlushPlan {
+            key: group.key.clone(),
+            receiver: group.receiver.clone(),
+            route,
+            firing: firing_set,
+            resolved: resolved_set,
+            notification: None,
+            sends: Vec::new(),
+        };
+        // Everything muted: nothing to say (Alertmanager stops the pipeline too).
+        if firing.is_empty() && resolved.is_empty() {
+            return plan;
+        }
+        let Some(receiver) = self.config.routing.receiver(&group.receiver) else {
+            return plan;
+        };
+        for integration in integration_keys(receiver) {
+            if integration.starts_with("slack:") && self.slack.is_none() {
+                tracing::debug!(integration, "no Slack bot token configured; skipped");
+                continue;
+            }
+            let entry = state
+                .nlog
+                .get(&(group.key.clone(), integration.clone()))
+                .cloned();
+            let sr = send_resolved(receiver, &integration);
+            if needs_update(
+                entry.as_ref(),
+                &plan.firing,
+                &plan.resolved,
+                sr,
+                plan.route.repeat_interval_ms,
+                now,
+            ) {
+                plan.sends.push((integration, entry, sr));
+            }
+        }
+        if !plan.sends.is_empty() {
+            plan.notification = Some(Notification::build(
+                &receiver.name,
+                &group.key,
+                &group.labels,
+                &firing,
+                &resolved,
+                state.acks.get(&group.key),
+            ));
+        }
+        plan
     }
 
     /// Sends one notification through one integration; answers its remote id.
@@ -884,51 +936,63 @@ impl Dispatcher {
         tell_pagerduty: bool,
         now: i64,
     ) -> Result<(), AlertingError> {
-        let mut state = self.state.lock().await;
-        let Some(group) = state.groups.get(group_key).cloned() else {
-            return Err(AlertingError::NotFound(format!("alert group {group_key}")));
-        };
-        if state
-            .acks
-            .get(group_key)
-            .is_some_and(|a| a.state == ack_state)
-        {
-            return Ok(());
-        }
-        let ack = Ack {
-            group_key: group_key.to_owned(),
-            state: ack_state.to_owned(),
-            by: by.to_owned(),
-            source: source.to_owned(),
-            at: now,
-        };
-        self.store.put_ack(&ack).await?;
-        state.acks.insert(group_key.to_owned(), ack.clone());
-        let Some(receiver) = self.config.routing.receiver(&group.receiver) else {
-            return Ok(());
-        };
-        let (firing, resolved) = split_group(
-            &self.config.routing,
-            &group,
-            &state.alerts,
-            &state.silences,
-            now,
-        );
-        let n = Notification::build(
-            &receiver.name,
-            group_key,
-            &group.labels,
-            &firing,
-            &resolved,
-            Some(&ack),
-        );
-        for integration in integration_keys(receiver) {
-            let Some(entry) = state.nlog.get(&(group_key.to_owned(), integration.clone())) else {
-                continue;
+        let _flushing = self.flushing.lock().await;
+        let (receiver, n, targets) = {
+            let mut state = self.state.lock().await;
+            let Some(group) = state.groups.get(group_key).cloned() else {
+                return Err(AlertingError::NotFound(format!("alert group {group_key}")));
             };
-            let Some(remote) = entry.remote_id.clone().filter(|_| !entry.firing.is_empty()) else {
-                continue;
+            if state
+                .acks
+                .get(group_key)
+                .is_some_and(|a| a.state == ack_state)
+            {
+                return Ok(());
+            }
+            let ack = Ack {
+                group_key: group_key.to_owned(),
+                state: ack_state.to_owned(),
+                by: by.to_owned(),
+                source: source.to_owned(),
+                at: now,
             };
+            self.store.put_ack(&ack).await?;
+            state.acks.insert(group_key.to_owned(), ack.clone());
+            let Some(receiver) = self.config.routing.receiver(&group.receiver) else {
+                return Ok(());
+            };
+            let (firing, resolved) = split_group(
+                &self.config.routing,
+                &group,
+                &state.alerts,
+                &state.silences,
+                now,
+            );
+            let n = Notification::build(
+                &receiver.name,
+                group_key,
+                &group.labels,
+                &firing,
+                &resolved,
+                Some(&ack),
+            );
+            // The integrations holding a live (firing) notification of the group.
+            let targets: Vec<(String, String)> = integration_keys(receiver)
+                .into_iter()
+                .filter_map(|integration| {
+                    let entry = state
+                        .nlog
+                        .get(&(group_key.to_owned(), integration.clone()))?;
+                    let remote = entry
+                        .remote_id
+                        .clone()
+                        .filter(|_| !entry.firing.is_empty())?;
+                    Some((integration, remote))
+                })
+                .collect();
+            (receiver, n, targets)
+        };
+        for (integration, remote) in targets {
             let sent = |action: &str| SentNotification {
                 group_key: group_key.to_owned(),
                 receiver: receiver.name.clone(),
