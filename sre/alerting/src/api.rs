@@ -64,12 +64,97 @@ async fn post_alerts(
     Ok(StatusCode::OK)
 }
 
-async fn get_alerts(State(d): State<Arc<Dispatcher>>) -> Response {
-    axum::Json(d.alerts(d.now()).await).into_response()
+/// Alertmanager's alert filters: `filter` (repeated matchers), `active`, `silenced`,
+/// `inhibited` (each `true` unless given as `false`).
+#[derive(Debug)]
+struct AlertFilter {
+    matchers: Vec<Matcher>,
+    active: bool,
+    silenced: bool,
+    inhibited: bool,
 }
 
-async fn get_groups(State(d): State<Arc<Dispatcher>>) -> Response {
-    axum::Json(d.groups(d.now()).await).into_response()
+impl AlertFilter {
+    fn parse(query: Option<&str>) -> Result<AlertFilter, ApiError> {
+        let mut f = AlertFilter {
+            matchers: Vec::new(),
+            active: true,
+            silenced: true,
+            inhibited: true,
+        };
+        for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            let flag = || match v.as_ref() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                other => Err(ApiError::invalid(
+                    k.to_string(),
+                    format!("`{other}` is not true or false"),
+                )),
+            };
+            match k.as_ref() {
+                "filter" => {
+                    // amtool sends `{a="b",c=~"d"}` or one matcher per parameter.
+                    let inner = v.trim().trim_start_matches('{').trim_end_matches('}');
+                    for part in inner.split(',').filter(|p| !p.trim().is_empty()) {
+                        f.matchers.push(
+                            Matcher::parse(part).map_err(|r| ApiError::invalid("filter", r))?,
+                        );
+                    }
+                }
+                "active" => f.active = flag()?,
+                "silenced" => f.silenced = flag()?,
+                "inhibited" => f.inhibited = flag()?,
+                _ => {}
+            }
+        }
+        Ok(f)
+    }
+
+    fn keeps(&self, a: &crate::dispatcher::AlertStatus) -> bool {
+        if !crate::model::all_match(&self.matchers, &a.labels) {
+            return false;
+        }
+        match a.status.state.as_str() {
+            "suppressed" => {
+                (self.silenced || a.status.silenced_by.is_empty())
+                    && (self.inhibited || a.status.inhibited_by.is_empty())
+            }
+            "active" => self.active,
+            _ => true,
+        }
+    }
+}
+
+async fn get_alerts(
+    State(d): State<Arc<Dispatcher>>,
+    uri: axum::http::Uri,
+) -> Result<Response, ApiError> {
+    let f = AlertFilter::parse(uri.query())?;
+    let alerts: Vec<_> = d
+        .alerts(d.now())
+        .await
+        .into_iter()
+        .filter(|a| f.keeps(a))
+        .collect();
+    Ok(axum::Json(alerts).into_response())
+}
+
+async fn get_groups(
+    State(d): State<Arc<Dispatcher>>,
+    uri: axum::http::Uri,
+) -> Result<Response, ApiError> {
+    let f = AlertFilter::parse(uri.query())?;
+    let groups: Vec<_> = d
+        .groups(d.now())
+        .await
+        .into_iter()
+        .map(|mut g| {
+            g.alerts.retain(|a| f.keeps(a));
+            g
+        })
+        .filter(|g| !g.alerts.is_empty())
+        .collect();
+    Ok(axum::Json(groups).into_response())
 }
 
 /// `POST /api/v2/alerts/groups/acknowledge` body.

@@ -79,6 +79,8 @@ pub struct Notification {
     pub value: String,
     /// Earliest start (RFC 3339).
     pub since: String,
+    /// Earliest start (Unix seconds, for Slack's `<!date^...>` formatting).
+    pub since_unix: i64,
     /// Latest end of resolved alerts (RFC 3339), when resolved.
     pub resolved_at: String,
     /// Runbook link.
@@ -217,6 +219,7 @@ impl Notification {
             budget_remaining: pick("budget_remaining"),
             value: pick("value"),
             since,
+            since_unix: all.iter().map(|a| a.starts_at).min().unwrap_or_default() / 1000,
             resolved_at,
             runbook_url: pick("runbook_url"),
             dashboard_url,

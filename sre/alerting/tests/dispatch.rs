@@ -501,6 +501,19 @@ async fn the_page_tier_inhibits_the_ticket_tier_of_the_same_slo() {
     assert_eq!(inhibited.len(), 1);
     assert_eq!(inhibited[0]["labels"]["slo"], "order-availability");
     assert_eq!(inhibited[0]["labels"]["tier"], "ticket");
+    // amtool-style filters.
+    let active = app.get("/api/v2/alerts?inhibited=false").await;
+    assert_eq!(active.as_array().unwrap().len(), 2);
+    let filtered = app
+        .get("/api/v2/alerts?filter=%7Btier%3D%22ticket%22%2Cslo%3D~%22pay.*%22%7D")
+        .await;
+    assert_eq!(filtered.as_array().unwrap().len(), 1);
+    assert_eq!(filtered[0]["labels"]["slo"], "payment-availability");
+    let groups = app
+        .get("/api/v2/alerts/groups?filter=tier%3D%22page%22")
+        .await;
+    assert_eq!(groups.as_array().unwrap().len(), 1);
+    assert_eq!(groups[0]["receiver"]["name"], "oncall");
 }
 
 #[tokio::test]
