@@ -78,18 +78,27 @@ async fn an_instance_relays_its_outbox_and_reports_it_to_auditors() {
         .unwrap();
     assert_eq!(delivery.event.kind, "inventory.reserved");
 
+    // The relay marks the row published when its transaction commits, just after the bus has
+    // the event: poll until it has.
     let sre = app.token("ops", &[Role::Sre]);
-    let audit: serde_json::Value = http
-        .get(app.at("/v1/audit/outbox"))
-        .bearer_auth(&sre)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(audit["total"], 1);
-    assert_eq!(audit["pending"], 0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let audit: serde_json::Value = http
+            .get(app.at("/v1/audit/outbox"))
+            .bearer_auth(&sre)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(audit["total"], 1);
+        if audit["pending"] == 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{audit}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let customer = app.token("c", &[Role::Customer]);
     assert_eq!(
         http.get(app.at("/v1/audit/outbox"))

@@ -2,10 +2,10 @@
 //! `bus.db` in the data directory, or a `bus` database on PostgreSQL), with committed offsets
 //! per consumer group, shared by every instance in the process.
 //!
-//! Like a Kafka topic with one partition: each topic of a group is consumed by the one member
-//! holding its lease (renewed while it reads, expiring `lease_ttl` after its holder stops), so
-//! events of a topic are delivered in order; a new holder resumes from the last
-//! acknowledgement. Publishers wake waiting subscribers at once; subscribers also poll.
+//! Like a Kafka topic with one partition: a group is consumed by the one member holding the
+//! group's lease (renewed while it reads, expiring `lease_ttl` after its holder stops), so
+//! events of a topic are delivered in order, and two members never handle events of the same
+//! key from two topics at once; a new holder resumes from the last acknowledgement. Publishers wake waiting subscribers at once; subscribers also poll.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -162,17 +162,12 @@ impl LogBus {
         Ok(inserted == 1)
     }
 
-    async fn release(&self, group: &str, topics: &[String], holder: &str) {
-        for topic in topics {
-            let _ = sqlx::query(
-                "DELETE FROM bus_leases WHERE group_id = $1 AND topic = $2 AND holder = $3",
-            )
+    async fn release(&self, group: &str, holder: &str) {
+        let _ = sqlx::query("DELETE FROM bus_leases WHERE group_id = $1 AND holder = $2")
             .bind(group)
-            .bind(topic)
             .bind(holder)
             .execute(self.store.pool())
             .await;
-        }
     }
 }
 
@@ -193,7 +188,7 @@ impl EventBus for LogBus {
                 topics: topics.to_vec(),
                 holder: uuid::Uuid::new_v4().to_string(),
                 cursor: BTreeMap::new(),
-                renewed: BTreeMap::new(),
+                renewed: None,
                 buffer: std::collections::VecDeque::new(),
                 next_topic: 0,
             });
@@ -234,35 +229,40 @@ struct LogSubscription {
     holder: String,
     /// The last position handed out per topic (not yet acknowledged, perhaps).
     cursor: BTreeMap<String, i64>,
-    /// When each held lease was last renewed.
-    renewed: BTreeMap<String, std::time::Instant>,
+    /// When the group's lease was last renewed (None: not held).
+    renewed: Option<std::time::Instant>,
     /// Deliveries read ahead, in order, per the topics' round robin.
     buffer: std::collections::VecDeque<Delivery>,
     next_topic: usize,
 }
 
+/// The lease row that stands for a whole consumer group.
+const GROUP_LEASE: &str = "*";
+
 /// Events read from the log in one query.
 const READ_AHEAD: i64 = 64;
 
 impl LogSubscription {
-    /// Holds (or renews, when a third of its time has passed) the lease of `topic`.
-    async fn hold(&mut self, topic: &str) -> anyhow::Result<bool> {
+    /// Holds (or renews, when a third of its time has passed) the group's lease.
+    async fn hold(&mut self) -> anyhow::Result<bool> {
         let fresh = self
             .renewed
-            .get(topic)
             .is_some_and(|at| at.elapsed() < self.bus.lease_ttl / 3);
         if fresh {
             return Ok(true);
         }
-        if self.bus.lease(&self.group, topic, &self.holder).await? {
-            self.renewed
-                .insert(topic.to_owned(), std::time::Instant::now());
+        if self
+            .bus
+            .lease(&self.group, GROUP_LEASE, &self.holder)
+            .await?
+        {
+            self.renewed = Some(std::time::Instant::now());
             Ok(true)
         } else {
-            // Someone else holds it: forget what we read ahead; its holder delivers it.
-            self.renewed.remove(topic);
-            self.cursor.remove(topic);
-            self.buffer.retain(|d| d.event.topic != topic);
+            // Another member holds the group: forget what we read ahead; it delivers that.
+            self.renewed = None;
+            self.cursor.clear();
+            self.buffer.clear();
             Ok(false)
         }
     }
@@ -271,8 +271,8 @@ impl LogSubscription {
         for _ in 0..self.topics.len() {
             let topic = self.topics[self.next_topic % self.topics.len()].clone();
             self.next_topic = self.next_topic.wrapping_add(1);
-            if !self.hold(&topic).await? {
-                continue;
+            if !self.hold().await? {
+                return Ok(None);
             }
             let after = match self.cursor.get(&topic) {
                 Some(position) => *position,
@@ -311,10 +311,9 @@ impl Subscription for LogSubscription {
                 anyhow::bail!("a subscription needs at least one topic");
             }
             loop {
-                if let Some(delivery) = self.buffer.front() {
+                if !self.buffer.is_empty() {
                     // Still ours? (Renews the lease when due; drops the read-ahead if lost.)
-                    let topic = delivery.event.topic.clone();
-                    if self.hold(&topic).await?
+                    if self.hold().await?
                         && let Some(delivery) = self.buffer.pop_front()
                     {
                         return Ok(delivery);
@@ -364,9 +363,8 @@ impl Drop for LogSubscription {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let bus = self.bus.clone();
             let group = std::mem::take(&mut self.group);
-            let topics = std::mem::take(&mut self.topics);
             let holder = std::mem::take(&mut self.holder);
-            runtime.spawn(async move { bus.release(&group, &topics, &holder).await });
+            runtime.spawn(async move { bus.release(&group, &holder).await });
         }
     }
 }
