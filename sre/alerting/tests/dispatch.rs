@@ -799,3 +799,23 @@ async fn a_resolution_in_pagerduty_shows_in_ballast() {
             .contains("Resolved in PagerDuty")
     );
 }
+
+#[tokio::test]
+async fn a_failed_delivery_is_retried_at_the_next_flush_without_duplicates() {
+    let env = Env::new().await;
+    let app = env.start().await;
+    let t0 = Utc::now();
+    // More 429s than one flush's attempts: PagerDuty fails this flush, Slack does not.
+    env.pd.rate_limit_next(5);
+    app.post_alerts(&[burn("page", "order-availability", t0)])
+        .await;
+    let report = app.d.tick(t0 + secs(31)).await.unwrap();
+    assert_eq!((report.sent, report.failed), (1, 1), "{report:?}");
+    assert!(env.pd_events("trigger").is_empty());
+    assert_eq!(env.slack_posts().len(), 1);
+    // Next flush: PagerDuty gets its one trigger; Slack is not told again.
+    let report = app.d.tick(t0 + secs(331)).await.unwrap();
+    assert_eq!((report.sent, report.failed), (1, 0), "{report:?}");
+    assert_eq!(env.pd_events("trigger").len(), 1);
+    assert_eq!(env.slack.requests().len(), 1);
+}
