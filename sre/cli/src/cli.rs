@@ -33,6 +33,9 @@ pub enum Command {
     /// failed order compensated, every event delivered) against a running platform; exits
     /// non-zero when one is violated.
     Verify(VerifyArgs),
+    /// Check alert rule files (Prometheus format) and run their unit tests (the `promtool test
+    /// rules` format) with the suite's own rule evaluator.
+    Alerts(AlertsArgs),
     /// Query metrics: serve the Prometheus HTTP API over an OpenMetrics file, or evaluate one
     /// PromQL expression over it.
     Metrics(MetricsArgs),
@@ -252,6 +255,33 @@ pub struct VerifyArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `ballast alerts`.
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    /// The operation.
+    #[command(subcommand)]
+    pub command: AlertsCommand,
+}
+
+/// Alert rule operations.
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Check every `*.rules.yaml` under DIR like `promtool check rules`: each problem with
+    /// file, line and reason.
+    Validate {
+        /// The folder (or one file).
+        #[arg(default_value = "alerts")]
+        dir: PathBuf,
+    },
+    /// Run rule unit-test files (`rule_files`, `input_series`, `alert_rule_test`,
+    /// `promql_expr_test`), as `promtool test rules` does.
+    Test {
+        /// The test files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// `ballast metrics`.

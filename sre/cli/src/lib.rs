@@ -6,6 +6,7 @@
 //! - [`up`], [`serve`], [`ctl`], [`load`], [`verify`], [`metrics`], [`bench`], [`slo`]: one
 //!   module per role
 
+pub mod alerts;
 pub mod bench;
 pub mod cli;
 pub mod config;
@@ -30,6 +31,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args).await.map(|_| ()),
         Command::Metrics(args) => metrics::run(args).await,
         Command::Slo(args) => slo::run(args).await,
+        Command::Alerts(args) => alerts::run(args),
         Command::Verify(args) => {
             let violations = verify::run(args).await?;
             anyhow::ensure!(
