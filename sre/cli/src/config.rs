@@ -46,6 +46,8 @@ pub struct BallastConfig {
     pub shipping: ballast_shipping::ShippingConfig,
     /// `[notification]`: the dispatcher.
     pub notification: ballast_notification::NotificationConfig,
+    /// `[suite]`: the SRE suite's rule, routing and SLO files.
+    pub suite: crate::suite::SuiteSettings,
 }
 
 /// `[bus]`: where events travel.
@@ -153,6 +155,7 @@ impl Default for BallastConfig {
             payment: ballast_payment::PaymentConfig::default(),
             shipping: ballast_shipping::ShippingConfig::default(),
             notification: ballast_notification::NotificationConfig::default(),
+            suite: crate::suite::SuiteSettings::default(),
         }
     }
 }

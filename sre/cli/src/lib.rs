@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod platform;
 pub mod serve;
 pub mod slo;
+pub mod suite;
 pub mod up;
 pub mod verify;
 

@@ -185,9 +185,11 @@ impl Platform {
             .await
             .map_err(|e| anyhow::anyhow!("binding the SRE API to {}: {e}", addresses.sre))?;
         let sre = sre_listener.local_addr()?;
+        let suite = crate::suite::start(&config, storage.clone(), &shutdown).await?;
+        tasks.extend(suite.tasks);
         tasks.push(spawn_server(
             sre_listener,
-            sre_router(storage.clone())?,
+            sre_router(storage.clone())?.merge(suite.router),
             &shutdown,
         ));
         let targets = targets_feed(&orchestrator, gateway, sre, &config, &shutdown, &mut tasks);

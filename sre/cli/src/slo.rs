@@ -1,8 +1,7 @@
 //! `ballast slo`: check SLO specs, generate rules and dashboards, and show every SLO's status
 //! (from the running suite's metrics or an OpenMetrics file).
-//!
-//! `ballast slo test` is not here yet: it will run the generated `promtool test rules` files on
-//! Ballast's own rule evaluator (sre/rules) once that exists.
+//! `ballast slo test` runs the generated `promtool test rules` files on the suite's rule
+//! evaluator (the same runner as `ballast alerts test`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -48,6 +47,13 @@ pub enum SloCommand {
         /// Output folder (stale generated files there are removed).
         #[arg(long, default_value = "dashboards")]
         out: PathBuf,
+    },
+    /// Run `promtool test rules` files (the generated `*.test.yaml`) on Ballast's own rule
+    /// evaluator; exit non-zero when a test fails.
+    Test {
+        /// Test files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
     /// Every SLO's target, attainment, budget left, burn rate per window and firing tiers,
     /// from the running suite (`--sre-addr`) or an OpenMetrics file (`--import --time`).
@@ -114,6 +120,7 @@ pub async fn run(args: SloArgs) -> anyhow::Result<()> {
             println!("wrote {} files to {}", files.len(), out.display());
             Ok(())
         }
+        SloCommand::Test { files } => crate::alerts::test(&files),
         SloCommand::Status(args) => {
             let report = status(&args).await?;
             if args.json {

@@ -310,3 +310,62 @@ async fn the_suite_scrapes_every_instance_and_keeps_history_across_restarts() {
     );
     second.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_serves_slo_status_and_alertmanager_apis() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut config = BallastConfig {
+        data_dir: dir.path().join("data"),
+        store: ballast_kit::testing::store_config(),
+        ..BallastConfig::default()
+    };
+    config.orchestrator.time_scale = 10.0;
+    config.suite.alerts_dir = root.join("alerts");
+    config.suite.routing_file = root.join("alerts/routing.yaml");
+    config.suite.slo_dir = root.join("slo");
+    let addresses = Addresses {
+        gateway: "127.0.0.1:0".parse().unwrap(),
+        admin: "127.0.0.1:0".parse().unwrap(),
+        base_port: 0,
+        sre: "127.0.0.1:0".parse().unwrap(),
+    };
+    let platform = Platform::start(config, addresses, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let slos = loop {
+        let response = http
+            .get(format!("http://{}/api/v1/slos", platform.sre))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 200 {
+            break response.json::<serde_json::Value>().await.unwrap();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no SLO report: {}",
+            response.status()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(slos["status"], "success");
+    let text = slos.to_string();
+    assert!(text.contains("product") && text.contains("99.95"), "{text}");
+    let alerts = http
+        .get(format!("http://{}/api/v2/alerts", platform.sre))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alerts.status(), 200);
+    assert!(alerts.json::<serde_json::Value>().await.unwrap().is_array());
+    let silences = http
+        .get(format!("http://{}/api/v2/silences", platform.sre))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(silences.status(), 200);
+    platform.stop().await;
+}

@@ -1,0 +1,191 @@
+//! The SRE suite inside the embedded platform: the rule engine evaluates every rule file in
+//! `alerts/` (the reference rules and the burn-rate rules generated from `slo/`) over the
+//! embedded store, the dispatcher routes, groups, inhibits, silences and notifies (console,
+//! webhook, Slack, PagerDuty) with persisted state, and the SLO engine publishes budgets and
+//! burn rates at `/api/v1/slos`. All of it is served on the suite's address.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ballast_alerting::{Alert, Dispatcher, DispatcherConfig, RoutingConfig};
+use ballast_kit::store::Store;
+use ballast_metrics::Storage;
+use ballast_rules::{ActiveAlert, AlertState};
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::BallastConfig;
+
+/// `[suite]`: where the suite's configuration lives and how often it evaluates.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SuiteSettings {
+    /// Alert rule files (`*.rules.yaml`, searched recursively).
+    pub alerts_dir: PathBuf,
+    /// The Alertmanager-like routing tree.
+    pub routing_file: PathBuf,
+    /// SLO specs.
+    pub slo_dir: PathBuf,
+    /// Rule evaluation interval for groups that set none.
+    #[serde(with = "ballast_kit::store::humantime_serde_compat")]
+    pub evaluation_interval: Duration,
+}
+
+impl Default for SuiteSettings {
+    fn default() -> Self {
+        Self {
+            alerts_dir: PathBuf::from("alerts"),
+            routing_file: PathBuf::from("alerts/routing.yaml"),
+            slo_dir: PathBuf::from("slo"),
+            evaluation_interval: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What the suite adds to the platform.
+pub struct Suite {
+    /// Routes to merge into the suite's HTTP API.
+    pub router: axum::Router,
+    /// Background tasks (stop with the platform's shutdown token).
+    pub tasks: Vec<JoinHandle<()>>,
+    /// The dispatcher, when alerting is configured.
+    pub dispatcher: Option<Arc<Dispatcher>>,
+}
+
+/// Starts the rule engine, the dispatcher and the SLO engine that `config` finds files for.
+/// A missing folder disables that part with a warning; a broken file is an error.
+pub async fn start(
+    config: &BallastConfig,
+    storage: Arc<Storage>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Suite> {
+    let settings = &config.suite;
+    let mut router = axum::Router::new();
+    let mut tasks = Vec::new();
+    let suite_store = Store::connect(&config.store, "suite", &config.data_dir).await?;
+
+    // SLOs: budgets and burn rates from the specs.
+    if settings.slo_dir.is_dir() {
+        let specs = ballast_slo::validate_dir(&settings.slo_dir).map_err(|problems| {
+            let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!(
+                "SLO specs in {}:\n{}",
+                settings.slo_dir.display(),
+                lines.join("\n")
+            )
+        })?;
+        let source: Arc<dyn ballast_metrics::MetricSource> =
+            Arc::new(ballast_metrics::EmbeddedSource::new(storage.clone()));
+        let engine =
+            ballast_slo::Engine::new(&specs, source, ballast_slo::EngineConfig::default())?;
+        let board = ballast_slo::StatusBoard::new();
+        router = router.merge(ballast_slo::status_router(board.clone()));
+        tasks.push(tokio::spawn(ballast_slo::run_engine(
+            engine,
+            board,
+            Some(suite_store.clone()),
+            shutdown.clone(),
+        )));
+    } else {
+        tracing::warn!(dir = %settings.slo_dir.display(), "no SLO specs; the SLO engine is off");
+    }
+
+    // Alerting: rules over the embedded store, notifications through the dispatcher.
+    if !settings.alerts_dir.is_dir() || !settings.routing_file.is_file() {
+        tracing::warn!(
+            dir = %settings.alerts_dir.display(),
+            routing = %settings.routing_file.display(),
+            "no alert rules or routing; alerting is off"
+        );
+        return Ok(Suite {
+            router,
+            tasks,
+            dispatcher: None,
+        });
+    }
+    let rules = ballast_rules::check_rules(&settings.alerts_dir).map_err(|problems| {
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!(
+            "alert rules in {}:\n{}",
+            settings.alerts_dir.display(),
+            lines.join("\n")
+        )
+    })?;
+    let groups: Vec<_> = rules.files.into_iter().flat_map(|f| f.groups).collect();
+    let routing = RoutingConfig::load(&settings.routing_file)?;
+    let notify = ballast_alerting::notify::settings::NotifySettings::from_vars(&ballast_vars());
+    let dispatcher = Dispatcher::new(DispatcherConfig::new(routing, notify)?, suite_store).await?;
+    router = router.merge(ballast_alerting::api::router(dispatcher.clone()));
+    let engine = ballast_rules::RuleEngine::start(
+        groups,
+        storage,
+        ballast_rules::EngineConfig {
+            default_interval: settings.evaluation_interval,
+            time_scale: config.orchestrator.time_scale,
+            ..ballast_rules::EngineConfig::default()
+        },
+    );
+    let mut alerts = engine.alerts();
+    let feed = dispatcher.clone();
+    let stop = shutdown.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                changed = alerts.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let batch: Vec<Alert> = alerts.borrow_and_update().iter().filter_map(to_alert).collect();
+                    if let Err(error) = feed.ingest(batch, chrono::Utc::now()).await {
+                        tracing::warn!(error = %error, "handing alerts to the dispatcher failed");
+                    }
+                }
+            }
+        }
+        engine.stop().await;
+    }));
+    tasks.push(tokio::spawn(
+        dispatcher
+            .clone()
+            .run(Duration::from_secs(1), shutdown.clone()),
+    ));
+    Ok(Suite {
+        router,
+        tasks,
+        dispatcher: Some(dispatcher),
+    })
+}
+
+/// The alert as Prometheus would send it to Alertmanager: firing alerts without an end,
+/// resolved ones with `endsAt`; pending ones are not sent.
+fn to_alert(alert: &ActiveAlert) -> Option<Alert> {
+    let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms);
+    match alert.state {
+        AlertState::Pending => None,
+        AlertState::Firing => Some(Alert {
+            labels: alert.labels.clone(),
+            annotations: alert.annotations.clone(),
+            starts_at: at(alert.fired_at.unwrap_or(alert.active_at)),
+            ends_at: None,
+            generator_url: String::new(),
+        }),
+        AlertState::Resolved => Some(Alert {
+            labels: alert.labels.clone(),
+            annotations: alert.annotations.clone(),
+            starts_at: at(alert.fired_at.unwrap_or(alert.active_at)),
+            ends_at: alert.resolved_at.and_then(at),
+            generator_url: String::new(),
+        }),
+    }
+}
+
+/// `BALLAST_*` variables (Slack and PagerDuty settings are read from them).
+fn ballast_vars() -> BTreeMap<String, String> {
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with("BALLAST_"))
+        .collect()
+}
