@@ -222,6 +222,23 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn slo_test_takes_files_and_fails_on_a_missing_one() {
+        use clap::Parser as _;
+        let cli =
+            crate::cli::Cli::try_parse_from(["ballast", "slo", "test", "a.test.yaml"]).unwrap();
+        let crate::cli::Command::Slo(SloArgs {
+            command: SloCommand::Test { files },
+        }) = cli.command
+        else {
+            panic!("not slo test")
+        };
+        assert_eq!(files, vec![PathBuf::from("a.test.yaml")]);
+        assert!(crate::cli::Cli::try_parse_from(["ballast", "slo", "test"]).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        assert!(crate::alerts::test(&[dir.path().join("missing.test.yaml")]).is_err());
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn status_over_an_openmetrics_file() {
         let dir = tempfile::tempdir().unwrap();
