@@ -306,7 +306,13 @@ async fn orders_under_load_survive_crashes_of_order_and_payment_instances() {
     let record = dir.path().join("accepted.jsonl");
     let load = tokio::spawn(ballast_cli::load::run(ballast_cli::cli::LoadArgs {
         gateway: format!("http://{}", platform.gateway),
-        rate: 20.0,
+        // The debug build on PostgreSQL sustains far fewer orders per second than on SQLite
+        // (see docs/BENCHMARKS.md); the crashes and the invariants are the same.
+        rate: if ballast_kit::testing::postgres_selected() {
+            5.0
+        } else {
+            20.0
+        },
         duration: Duration::from_secs(16).into(),
         users: 8,
         max_in_flight: 128,
@@ -329,7 +335,7 @@ async fn orders_under_load_survive_crashes_of_order_and_payment_instances() {
     }
     let summary = load.await.unwrap().unwrap();
     let orders = &summary.orders;
-    assert!(orders.accepted > 50, "{orders:?}");
+    assert!(orders.accepted > 20, "{orders:?}");
     assert_eq!(orders.unsettled, 0, "{orders:?}");
     assert_eq!(
         orders.accepted,
