@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use ballast_kit::ApiResult;
+use ballast_kit::auth::BearerAuth;
 use ballast_kit::auth::{AuthUser, Role};
 use ballast_kit::error::Problem;
 use ballast_kit::extract::{Json, Query};
 use ballast_kit::service::ServiceContext;
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -106,25 +106,6 @@ pub struct NotificationAudit {
     )
 )]
 struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        openapi
-            .components
-            .get_or_insert_with(Default::default)
-            .add_security_scheme(
-                "bearer",
-                SecurityScheme::Http(
-                    HttpBuilder::new()
-                        .scheme(HttpAuthScheme::Bearer)
-                        .bearer_format("JWT")
-                        .build(),
-                ),
-            );
-    }
-}
 
 /// The documented `/v1` router of one instance.
 pub fn router(context: ServiceContext) -> OpenApiRouter {

@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ballast_kit::ApiResult;
+use ballast_kit::auth::BearerAuth;
 use ballast_kit::auth::{AuthUser, Role};
 use ballast_kit::error::Problem;
 use ballast_kit::events::catalog::Address;
@@ -20,7 +21,6 @@ use ballast_kit::extract::{Json, Path, Query};
 use ballast_kit::service::ServiceContext;
 use ballast_kit::store::{millis_to_rfc3339, now_millis};
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -264,25 +264,6 @@ pub struct AuditPage {
     )
 )]
 struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        openapi
-            .components
-            .get_or_insert_with(Default::default)
-            .add_security_scheme(
-                "bearer",
-                SecurityScheme::Http(
-                    HttpBuilder::new()
-                        .scheme(HttpAuthScheme::Bearer)
-                        .bearer_format("JWT")
-                        .build(),
-                ),
-            );
-    }
-}
 
 /// The documented `/v1` router of one instance.
 pub fn router(context: ServiceContext, config: OrderConfig) -> OpenApiRouter {

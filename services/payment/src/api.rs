@@ -9,13 +9,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use ballast_kit::ApiResult;
+use ballast_kit::auth::BearerAuth;
 use ballast_kit::auth::{AdminUser, AuthUser, Role};
 use ballast_kit::error::{ApiError, Problem};
 use ballast_kit::extract::{Json, Path};
 use ballast_kit::service::ServiceContext;
 use ballast_kit::store::now_millis;
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -71,25 +71,6 @@ pub struct ChargeAudit {
     )
 )]
 struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        openapi
-            .components
-            .get_or_insert_with(Default::default)
-            .add_security_scheme(
-                "bearer",
-                SecurityScheme::Http(
-                    HttpBuilder::new()
-                        .scheme(HttpAuthScheme::Bearer)
-                        .bearer_format("JWT")
-                        .build(),
-                ),
-            );
-    }
-}
 
 /// The documented `/v1` router of one instance.
 pub fn router(context: ServiceContext) -> OpenApiRouter {

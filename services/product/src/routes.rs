@@ -5,9 +5,9 @@
 //! - [`products`]: listing with search and filters, the cached detail, admin create/update/delete
 //! - [`reviews`]: `GET`/`POST /v1/products/{id}/reviews`
 
+use ballast_kit::auth::BearerAuth;
 use ballast_kit::service::ServiceContext;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 pub mod categories;
@@ -26,24 +26,6 @@ pub mod reviews;
     )
 )]
 pub struct ApiDoc;
-
-/// Adds the `bearer` (JWT) security scheme that the protected operations name.
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
 
 /// The service's API with its handlers' shared context.
 pub fn router(context: ServiceContext) -> OpenApiRouter {

@@ -13,13 +13,13 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ballast_kit::ApiResult;
+use ballast_kit::auth::BearerAuth;
 use ballast_kit::auth::{AdminUser, AuthUser, Role};
 use ballast_kit::error::Problem;
 use ballast_kit::extract::{Json, Path, Query};
 use ballast_kit::service::ServiceContext;
 use ballast_kit::store::{millis_to_rfc3339, now_millis};
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -171,25 +171,6 @@ fn paging(query: PageQuery) -> Result<(i64, i64), UserError> {
     )
 )]
 struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        openapi
-            .components
-            .get_or_insert_with(Default::default)
-            .add_security_scheme(
-                "bearer",
-                SecurityScheme::Http(
-                    HttpBuilder::new()
-                        .scheme(HttpAuthScheme::Bearer)
-                        .bearer_format("JWT")
-                        .build(),
-                ),
-            );
-    }
-}
 
 /// The documented `/v1` router of one instance.
 pub fn router(context: ServiceContext) -> OpenApiRouter {
