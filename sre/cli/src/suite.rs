@@ -79,8 +79,7 @@ pub async fn start(
         })?;
         let source: Arc<dyn ballast_metrics::MetricSource> =
             Arc::new(ballast_metrics::EmbeddedSource::new(storage.clone()));
-        let engine =
-            ballast_slo::Engine::new(&specs, source, ballast_slo::EngineConfig::default())?;
+        let engine = ballast_slo::Engine::new(&specs, source, slo_engine_config(config)?)?;
         let board = ballast_slo::StatusBoard::new();
         router = router.merge(ballast_slo::status_router(board.clone()));
         tasks.push(tokio::spawn(ballast_slo::run_engine(
@@ -117,17 +116,27 @@ pub async fn start(
     let groups: Vec<_> = rules.files.into_iter().flat_map(|f| f.groups).collect();
     let routing = RoutingConfig::load(&settings.routing_file)?;
     let notify = ballast_alerting::notify::settings::NotifySettings::from_vars(&ballast_vars());
-    let dispatcher = Dispatcher::new(DispatcherConfig::new(routing, notify)?, suite_store).await?;
+    let dispatcher =
+        Dispatcher::new(DispatcherConfig::new(routing, notify)?, suite_store.clone()).await?;
     router = router.merge(ballast_alerting::api::router(dispatcher.clone()));
-    let engine = ballast_rules::RuleEngine::start(
+    // Alert states from before a restart: firing alerts stay firing (the dispatcher's own
+    // persisted log keeps them from paging twice), cleared ones resolve at once.
+    ballast_rules::persist::migrate(&suite_store).await?;
+    let saved = ballast_rules::persist::load(&suite_store).await?;
+    let engine = ballast_rules::RuleEngine::resume(
         groups,
         storage,
         ballast_rules::EngineConfig {
             default_interval: settings.evaluation_interval,
             time_scale: config.orchestrator.time_scale,
+            min_range: min_read_range(config),
             ..ballast_rules::EngineConfig::default()
         },
+        &saved,
     );
+    router = router.merge(ballast_rules::api::router(engine.alerts()));
+    let mut saver = ballast_rules::persist::StateSaver::new(&saved);
+    let time_scale = config.orchestrator.time_scale;
     let mut alerts = engine.alerts();
     let feed = dispatcher.clone();
     let stop = shutdown.clone();
@@ -139,7 +148,11 @@ pub async fn start(
                     if changed.is_err() {
                         break;
                     }
-                    let batch: Vec<Alert> = alerts.borrow_and_update().iter().filter_map(to_alert).collect();
+                    // States first: an alert the dispatcher has seen is one a restart resumes.
+                    if let Err(error) = saver.save_changed(&suite_store, &engine.states()).await {
+                        tracing::warn!(error = %error, "saving alert states failed");
+                    }
+                    let batch: Vec<Alert> = alerts.borrow_and_update().iter().filter_map(|a| to_alert(a, time_scale)).collect();
                     if let Err(error) = feed.ingest(batch, chrono::Utc::now()).await {
                         tracing::warn!(error = %error, "handing alerts to the dispatcher failed");
                     }
@@ -160,22 +173,51 @@ pub async fn start(
     })
 }
 
+/// The shortest wall-time range a time-scaled rate may be read over: three scrapes, so it
+/// always holds two samples.
+fn min_read_range(config: &BallastConfig) -> Duration {
+    config.metrics.scrape_interval * 3
+}
+
+/// The SLO engine at the platform's time scale: a whole number (an SLO step must be a whole
+/// number of wall milliseconds and every report says how much time is compressed).
+fn slo_engine_config(config: &BallastConfig) -> anyhow::Result<ballast_slo::EngineConfig> {
+    let scale = config.orchestrator.time_scale;
+    anyhow::ensure!(
+        scale >= 1.0 && scale.fract() == 0.0 && scale <= f64::from(u32::MAX),
+        "time scale {scale}: the SLO engine needs a whole number of at least 1"
+    );
+    Ok(ballast_slo::EngineConfig {
+        time_scale: scale as u32,
+        min_read_range_ms: i64::try_from(min_read_range(config).as_millis()).unwrap_or(i64::MAX),
+        ..ballast_slo::EngineConfig::default()
+    })
+}
+
 /// The alert as Prometheus would send it to Alertmanager: firing alerts without an end,
 /// resolved ones with `endsAt`; pending ones are not sent.
-fn to_alert(alert: &ActiveAlert) -> Option<Alert> {
+/// When the suite runs time-scaled, every alert carries a `time_scale` annotation saying so.
+fn to_alert(alert: &ActiveAlert, time_scale: f64) -> Option<Alert> {
     let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms);
+    let mut annotations = alert.annotations.clone();
+    if (time_scale - 1.0).abs() > f64::EPSILON {
+        annotations.insert(
+            "time_scale".into(),
+            format!("{time_scale}x: windows and `for` durations run {time_scale} times faster than real time"),
+        );
+    }
     match alert.state {
         AlertState::Pending => None,
         AlertState::Firing => Some(Alert {
             labels: alert.labels.clone(),
-            annotations: alert.annotations.clone(),
+            annotations,
             starts_at: at(alert.fired_at.unwrap_or(alert.active_at)),
             ends_at: None,
             generator_url: String::new(),
         }),
         AlertState::Resolved => Some(Alert {
             labels: alert.labels.clone(),
-            annotations: alert.annotations.clone(),
+            annotations,
             starts_at: at(alert.fired_at.unwrap_or(alert.active_at)),
             ends_at: alert.resolved_at.and_then(at),
             generator_url: String::new(),

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::alert::ActiveAlert;
 use crate::group::{EvalOptions, GroupEvaluator, GroupState};
 use crate::rulefile::RuleGroup;
+use crate::scale::TimeScale;
 
 /// The evaluation timestamp source (unix ms).
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -23,8 +24,11 @@ pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 pub struct EngineConfig {
     /// Interval of groups that set none (Prometheus' `evaluation_interval`, default 1m).
     pub default_interval: Duration,
-    /// Wall-clock intervals are the groups' intervals divided by this (1: real time).
+    /// Wall-clock intervals are the groups' intervals divided by this (1: real time); so are
+    /// `for`, `keep_firing_for` and the ranges and offsets in expressions ([`crate::scale`]).
     pub time_scale: f64,
+    /// The shortest range a time-scaled range selector may get (a rate needs two scrapes).
+    pub min_range: Duration,
     /// Templating and PromQL options.
     pub options: EvalOptions,
     /// Evaluation timestamps (default: the system clock).
@@ -36,6 +40,7 @@ impl Default for EngineConfig {
         Self {
             default_interval: Duration::from_secs(60),
             time_scale: 1.0,
+            min_range: Duration::ZERO,
             options: EvalOptions::default(),
             clock: Arc::new(|| {
                 SystemTime::now()
@@ -51,6 +56,7 @@ impl std::fmt::Debug for EngineConfig {
         f.debug_struct("EngineConfig")
             .field("default_interval", &self.default_interval)
             .field("time_scale", &self.time_scale)
+            .field("min_range", &self.min_range)
             .finish_non_exhaustive()
     }
 }
@@ -105,8 +111,18 @@ impl RuleEngine {
         } else {
             1.0
         };
+        let time_scale = TimeScale {
+            factor: scale,
+            min_range: config.min_range,
+        };
         let mut tasks = Vec::new();
         for (i, group) in groups.into_iter().enumerate() {
+            // Checked rule files parse, so scaling cannot fail; if it did, the group runs as
+            // written and says why.
+            let group = time_scale.group(&group).unwrap_or_else(|error| {
+                tracing::warn!(%error, "rule group runs unscaled");
+                group
+            });
             let interval = group
                 .interval
                 .map_or(config.default_interval, |d| {

@@ -9,17 +9,23 @@
 //!   as a pure function
 //! - [`group`]: [`GroupEvaluator`], one group at one timestamp over any `Querier`
 //! - [`promtest`]: the `promtool test rules` runner ([`run_test_file`])
+//! - [`api`]: Prometheus' `GET /api/v1/alerts` (pending and firing alerts)
 //! - [`engine`]: [`RuleEngine`], groups ticking at their intervals over an `Arc<Storage>`
+//! - [`persist`]: alert states saved in the suite's store, so a restart resumes them
+//! - [`scale`]: time-scaled groups (`for`, ranges, offsets divided) for demos and tests
 //! - [`duration`], [`problem`], [`error`]: shared types
 
 pub mod alert;
+pub mod api;
 pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod group;
+pub mod persist;
 pub mod problem;
 pub mod promtest;
 pub mod rulefile;
+pub mod scale;
 pub mod template;
 mod yaml;
 
@@ -31,3 +37,4 @@ pub use group::{EvalOptions, GroupEval, GroupEvaluator, GroupState};
 pub use problem::Problem;
 pub use promtest::{TestReport, run_test_file};
 pub use rulefile::{Rule, RuleFile, RuleFiles, RuleGroup, RuleKind, check_rule_files, check_rules};
+pub use scale::TimeScale;
