@@ -34,7 +34,8 @@ pub enum Command {
     /// non-zero when one is violated.
     Verify(VerifyArgs),
     /// Check alert rule files (Prometheus format) and run their unit tests (the `promtool test
-    /// rules` format) with the suite's own rule evaluator.
+    /// rules` format) with the suite's own rule evaluator; list firing and pending alerts and
+    /// manage silences on the running suite.
     Alerts(AlertsArgs),
     /// Query metrics: serve the Prometheus HTTP API over an OpenMetrics file, or evaluate one
     /// PromQL expression over it.
@@ -281,6 +282,58 @@ pub enum AlertsCommand {
         /// The test files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// What is firing and pending on the running suite, grouped as notified (receiver, group
+    /// labels, acknowledgement, silenced or inhibited), like `amtool alert query`.
+    List {
+        /// The suite's address (`ballast up --sre-addr`).
+        #[arg(long, default_value = "127.0.0.1:9300")]
+        sre_addr: SocketAddr,
+        /// Only alerts matching these matchers (`k=v`, `k!=v`, `k=~re`, `k!~re`; repeatable).
+        #[arg(long = "matcher", short = 'm')]
+        matchers: Vec<String>,
+        /// Print JSON (`{"groups": [...], "pending": [...]}`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Silence matching alerts on the running suite for a while; prints the silence's id.
+    Silence {
+        /// The suite's address (`ballast up --sre-addr`).
+        #[arg(long, default_value = "127.0.0.1:9300")]
+        sre_addr: SocketAddr,
+        /// Matchers (`k=v`, `k!=v`, `k=~re`, `k!~re`; repeatable, at least one).
+        #[arg(long = "matcher", short = 'm', required = true)]
+        matchers: Vec<String>,
+        /// How long (`1h`, `30m`, `2h30m`).
+        #[arg(long, default_value = "1h")]
+        duration: String,
+        /// Why (shown wherever the silence is).
+        #[arg(long, required = true)]
+        comment: String,
+        /// Who (default: `$USER`).
+        #[arg(long)]
+        author: Option<String>,
+    },
+    /// Active and pending silences on the running suite (`--expired` for the ended ones too).
+    Silences {
+        /// The suite's address (`ballast up --sre-addr`).
+        #[arg(long, default_value = "127.0.0.1:9300")]
+        sre_addr: SocketAddr,
+        /// Include expired silences.
+        #[arg(long)]
+        expired: bool,
+        /// Print JSON (Alertmanager's `gettableSilences`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// End silences now.
+    Expire {
+        /// The suite's address (`ballast up --sre-addr`).
+        #[arg(long, default_value = "127.0.0.1:9300")]
+        sre_addr: SocketAddr,
+        /// Silence ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
     },
 }
 

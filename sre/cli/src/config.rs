@@ -48,6 +48,10 @@ pub struct BallastConfig {
     pub notification: ballast_notification::NotificationConfig,
     /// `[suite]`: the SRE suite's rule, routing and SLO files.
     pub suite: crate::suite::SuiteSettings,
+    /// `[slack]`: Web API URL, bot token and signing secret (`BALLAST_SLACK__*`).
+    pub slack: ballast_alerting::notify::settings::SlackSettings,
+    /// `[pagerduty]`: Events API URL, routing key and webhook secret (`BALLAST_PAGERDUTY__*`).
+    pub pagerduty: ballast_alerting::notify::settings::PagerDutySettings,
 }
 
 /// `[bus]`: where events travel.
@@ -156,6 +160,8 @@ impl Default for BallastConfig {
             shipping: ballast_shipping::ShippingConfig::default(),
             notification: ballast_notification::NotificationConfig::default(),
             suite: crate::suite::SuiteSettings::default(),
+            slack: ballast_alerting::notify::settings::SlackSettings::default(),
+            pagerduty: ballast_alerting::notify::settings::PagerDutySettings::default(),
         }
     }
 }
@@ -195,6 +201,50 @@ mod tests {
         assert_eq!(config.replicas("user"), 2);
         assert!((config.orchestrator.time_scale - 60.0).abs() < f64::EPSILON);
         assert!(!format!("{config:?}").contains("s3cret-pass"));
+    }
+
+    #[test]
+    fn the_documented_slack_and_pagerduty_variables_are_read_and_never_printed() {
+        let env = EnvSource::Map(
+            [
+                ("BALLAST_SLACK__API_URL", "http://127.0.0.1:9/api"),
+                ("BALLAST_SLACK__BOT_TOKEN", "xoxb-not-for-logs"),
+                (
+                    "BALLAST_SLACK__SIGNING_SECRET",
+                    "slack-signing-not-for-logs",
+                ),
+                (
+                    "BALLAST_PAGERDUTY__EVENTS_URL",
+                    "http://127.0.0.1:9/v2/enqueue",
+                ),
+                ("BALLAST_PAGERDUTY__ROUTING_KEY", "routing-key-not-for-logs"),
+                ("BALLAST_PAGERDUTY__WEBHOOK_SECRET", "webhook-not-for-logs"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        );
+        let config = BallastConfig::load(None, &env).unwrap();
+        assert_eq!(config.slack.api_url, "http://127.0.0.1:9/api");
+        assert_eq!(config.pagerduty.events_url, "http://127.0.0.1:9/v2/enqueue");
+        assert_eq!(
+            config
+                .slack
+                .bot_token
+                .as_ref()
+                .map(|s| s.expose().to_owned()),
+            Some("xoxb-not-for-logs".to_owned())
+        );
+        assert_eq!(
+            config
+                .pagerduty
+                .routing_key
+                .as_ref()
+                .map(|s| s.expose().to_owned()),
+            Some("routing-key-not-for-logs".to_owned())
+        );
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("not-for-logs"), "{printed}");
     }
 
     #[test]

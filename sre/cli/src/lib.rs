@@ -32,7 +32,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args).await.map(|_| ()),
         Command::Metrics(args) => metrics::run(args).await,
         Command::Slo(args) => slo::run(args).await,
-        Command::Alerts(args) => alerts::run(args),
+        Command::Alerts(args) => alerts::run(args).await,
         Command::Verify(args) => {
             let violations = verify::run(args).await?;
             anyhow::ensure!(

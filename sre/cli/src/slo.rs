@@ -55,8 +55,9 @@ pub enum SloCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Every SLO's target, attainment, budget left, burn rate per window and firing tiers,
-    /// from the running suite (`--sre-addr`) or an OpenMetrics file (`--import --time`).
+    /// Every SLO's target, attainment, budget left, burn rate per window and firing tiers:
+    /// the running suite's own report (`--sre-addr`), or computed here over a
+    /// Prometheus-compatible API (`--prometheus URL`) or an OpenMetrics file (`--import`).
     Status(StatusArgs),
 }
 
@@ -69,13 +70,17 @@ pub struct StatusArgs {
     /// Print JSON (the same document as the suite's `GET /api/v1/slos`).
     #[arg(long)]
     pub json: bool,
-    /// The suite's Prometheus-compatible API.
+    /// The running suite (`ballast up --sre-addr`), whose SLO engine's report is shown.
     #[arg(long, default_value = "127.0.0.1:9300")]
     pub sre_addr: SocketAddr,
-    /// Read an OpenMetrics file (with timestamps) instead of the running suite.
+    /// Compute the report here over this Prometheus-compatible API (a Prometheus, or the
+    /// suite's `/api/v1/query_range`) instead of asking the suite.
+    #[arg(long, conflicts_with = "import")]
+    pub prometheus: Option<String>,
+    /// Compute the report here over an OpenMetrics file (with timestamps).
     #[arg(long)]
     pub import: Option<PathBuf>,
-    /// Evaluation time (RFC 3339 or unix seconds); default now.
+    /// Evaluation time (RFC 3339 or unix seconds) when computing here; default now.
     #[arg(long)]
     pub time: Option<String>,
     /// SLO time per wall time, as the platform was started with (`ballast up --time-scale`).
@@ -187,8 +192,12 @@ pub fn engine_config(args: &StatusArgs) -> anyhow::Result<EngineConfig> {
     })
 }
 
-/// Evaluates every SLO once at `--time` (backfilling the longest window) and returns the report.
+/// The running suite's report, or (with `--import` or `--prometheus`) every SLO evaluated
+/// once here at `--time`, backfilling the longest window.
 pub async fn status(args: &StatusArgs) -> anyhow::Result<ballast_slo::Report> {
+    if args.import.is_none() && args.prometheus.is_none() {
+        return suite_report(args.sre_addr).await;
+    }
     let specs = load(&args.specs)?;
     let time = match &args.time {
         Some(t) => ballast_metrics::api::parse_time(t)?,
@@ -200,7 +209,7 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<ballast_slo::Report> {
                 .with_context(|| format!("importing {}", path.display()))?,
         ))),
         None => Arc::new(ballast_metrics::PrometheusSource::new(
-            &format!("http://{}", args.sre_addr),
+            args.prometheus.as_deref().unwrap_or_default(),
             Duration::from_secs(30),
         )?),
     };
@@ -213,6 +222,27 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<ballast_slo::Report> {
         );
     }
     Ok(engine.report())
+}
+
+/// `GET /api/v1/slos` of the running suite.
+async fn suite_report(addr: SocketAddr) -> anyhow::Result<ballast_slo::Report> {
+    let response = ballast_kit::client::http_client(Duration::from_secs(10))?
+        .get(format!("http://{addr}/api/v1/slos"))
+        .send()
+        .await
+        .with_context(|| format!("asking the suite at {addr} (is `ballast up` running?)"))?;
+    let status = response.status();
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .with_context(|| format!("the suite at {addr} answered {status} without JSON"))?;
+    if !status.is_success() {
+        anyhow::bail!(
+            "the suite at {addr} answered {status}: {}",
+            body["error"].as_str().unwrap_or("no reason given")
+        );
+    }
+    serde_json::from_value(body["data"].clone()).context("the suite's SLO report")
 }
 
 #[cfg(test)]
@@ -263,6 +293,7 @@ mod tests {
             specs,
             json: true,
             sre_addr: "127.0.0.1:9300".parse().unwrap(),
+            prometheus: None,
             import: Some(file),
             time: Some((t0 + 479 * 15).to_string()),
             time_scale: 1,

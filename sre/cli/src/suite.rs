@@ -4,7 +4,6 @@
 //! webhook, Slack, PagerDuty) with persisted state, and the SLO engine publishes budgets and
 //! burn rates at `/api/v1/slos`. All of it is served on the suite's address.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -115,7 +114,10 @@ pub async fn start(
     })?;
     let groups: Vec<_> = rules.files.into_iter().flat_map(|f| f.groups).collect();
     let routing = RoutingConfig::load(&settings.routing_file)?;
-    let notify = ballast_alerting::notify::settings::NotifySettings::from_vars(&ballast_vars());
+    let notify = ballast_alerting::notify::settings::NotifySettings {
+        slack: config.slack.clone(),
+        pagerduty: config.pagerduty.clone(),
+    };
     let dispatcher =
         Dispatcher::new(DispatcherConfig::new(routing, notify)?, suite_store.clone()).await?;
     router = router.merge(ballast_alerting::api::router(dispatcher.clone()));
@@ -223,11 +225,4 @@ fn to_alert(alert: &ActiveAlert, time_scale: f64) -> Option<Alert> {
             generator_url: String::new(),
         }),
     }
-}
-
-/// `BALLAST_*` variables (Slack and PagerDuty settings are read from them).
-fn ballast_vars() -> BTreeMap<String, String> {
-    std::env::vars()
-        .filter(|(k, _)| k.starts_with("BALLAST_"))
-        .collect()
 }
