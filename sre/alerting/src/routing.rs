@@ -131,6 +131,28 @@ impl InhibitRule {
 }
 
 impl RoutingConfig {
+    /// The same routing with every timing (`group_wait`, `group_interval`, `repeat_interval`,
+    /// `resolve_timeout`) divided by `factor`, for a suite running `factor` times faster than
+    /// real time (`ballast up --time-scale`); at least 1 ms each.
+    pub fn time_scaled(&self, factor: f64) -> RoutingConfig {
+        if !factor.is_finite() || factor <= 0.0 || (factor - 1.0).abs() < f64::EPSILON {
+            return self.clone();
+        }
+        let scale = |ms: i64| ((ms as f64 / factor).round() as i64).max(1);
+        fn walk(route: &mut Route, scale: &dyn Fn(i64) -> i64) {
+            route.group_wait_ms = scale(route.group_wait_ms);
+            route.group_interval_ms = scale(route.group_interval_ms);
+            route.repeat_interval_ms = scale(route.repeat_interval_ms);
+            for child in &mut route.routes {
+                walk(child, scale);
+            }
+        }
+        let mut out = self.clone();
+        out.resolve_timeout_ms = scale(out.resolve_timeout_ms);
+        walk(&mut out.route, &scale);
+        out
+    }
+
     /// Reads and validates a routing file.
     pub fn load(path: &Path) -> Result<Self, AlertingError> {
         let text = std::fs::read_to_string(path).map_err(|source| AlertingError::Io {
@@ -648,6 +670,24 @@ receivers:
             c.test_route(&labels(&[("service", "gateway")])),
             ["default"]
         );
+    }
+
+    #[test]
+    fn time_scaling_divides_every_timing_down_the_tree() {
+        let c = RoutingConfig::parse(Path::new("r.yaml"), TREE).unwrap();
+        let fast = c.time_scaled(10.0);
+        assert_eq!(fast.resolve_timeout_ms, c.resolve_timeout_ms / 10);
+        assert_eq!(fast.route.group_wait_ms, 1_000);
+        assert_eq!(fast.route.routes[0].group_wait_ms, 500);
+        assert_eq!(
+            fast.route.routes[1].routes[0].group_interval_ms,
+            DEFAULT_GROUP_INTERVAL_MS / 10
+        );
+        assert_eq!(
+            fast.route.routes[2].repeat_interval_ms,
+            DEFAULT_REPEAT_INTERVAL_MS / 10
+        );
+        assert_eq!(c.time_scaled(1.0).route.group_wait_ms, 10_000);
     }
 
     #[test]

@@ -113,7 +113,8 @@ pub async fn start(
         )
     })?;
     let groups: Vec<_> = rules.files.into_iter().flat_map(|f| f.groups).collect();
-    let routing = RoutingConfig::load(&settings.routing_file)?;
+    let routing =
+        RoutingConfig::load(&settings.routing_file)?.time_scaled(config.orchestrator.time_scale);
     let notify = ballast_alerting::notify::settings::NotifySettings {
         slack: config.slack.clone(),
         pagerduty: config.pagerduty.clone(),

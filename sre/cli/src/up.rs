@@ -52,7 +52,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         "Ballast is up (embedded, {store_kind} in {}, time scale {time_scale}x{})\n",
         data_dir.display(),
         if (time_scale - 1.0).abs() > f64::EPSILON {
-            ": SLO windows, rule intervals and `for` durations, probes and backoffs run that much faster than real time"
+            ": SLO windows, rule intervals and `for` durations, notification timings, probes and backoffs run that much faster than real time"
         } else {
             ""
         }
