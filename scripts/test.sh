@@ -25,7 +25,7 @@ apt_install() {
 
 log "system packages"
 missing=()
-for pkg in pkg-config libssl-dev zlib1g-dev postgresql redis-server prometheus; do
+for pkg in pkg-config libssl-dev zlib1g-dev postgresql redis-server prometheus prometheus-alertmanager; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -33,6 +33,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt_install "${missing[@]}" || die "could not install ${missing[*]}"
 fi
 command -v promtool >/dev/null || die "promtool is missing after installing prometheus"
+command -v amtool >/dev/null || die "amtool is missing after installing prometheus-alertmanager"
 
 log "PostgreSQL"
 pg_ready() { pg_isready -q -h 127.0.0.1 -p 5432; }

@@ -65,6 +65,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         "  admin      http://{}  (loopback only; use `ballast ctl --admin-addr {}`)\n",
         platform.admin, platform.admin
     ));
+    out.push_str(&format!(
+        "  suite      http://{}  (Prometheus and Alertmanager APIs, SLOs at /api/v1/slos; use `ballast alerts --sre-addr {}`)\n",
+        platform.sre, platform.sre
+    ));
     for instance in platform.orchestrator.instances() {
         out.push_str(&format!(
             "  instance   {:<12} http://{}  {}\n",
