@@ -121,10 +121,21 @@ pub fn instant_query(
     time_ms: i64,
     opts: EngineOptions,
 ) -> Result<QueryValue> {
-    let expr = parse(query)?;
+    instant_query_expr(querier, &parse(query)?, time_ms, opts)
+}
+
+/// Evaluates a parsed expression at one instant: for callers that evaluate the same
+/// expression again and again (rule groups), so it is parsed, and its regular expressions
+/// compiled, once.
+pub fn instant_query_expr(
+    querier: &dyn Querier,
+    expr: &Expr,
+    time_ms: i64,
+    opts: EngineOptions,
+) -> Result<QueryValue> {
     let mut ev = Evaluator::new(querier, time_ms, time_ms, opts);
-    ev.prefetch(&expr)?;
-    Ok(match ev.eval(&expr, time_ms)? {
+    ev.prefetch(expr)?;
+    Ok(match ev.eval(expr, time_ms)? {
         Value::Scalar(v) => QueryValue::Scalar { t: time_ms, v },
         Value::Str(v) => QueryValue::String { t: time_ms, v },
         Value::Vector(vec) => {

@@ -6,8 +6,12 @@
 use std::collections::{BTreeMap, HashSet};
 
 use ballast_metrics::Labels;
-use ballast_metrics::promql::{EngineOptions, Querier, QueryValue, Sample, instant_query};
+use ballast_metrics::MetricsError;
+use ballast_metrics::promql::{
+    self, EngineOptions, Querier, QueryValue, Sample, instant_query_expr,
+};
 use ballast_metrics::storage::{Storage, stale_nan};
+use promql_parser::parser::Expr;
 use serde::{Deserialize, Serialize};
 
 use crate::alert::{ActiveAlert, AlertSample, AlertState, AlertTiming, transition};
@@ -85,17 +89,26 @@ pub struct GroupEvaluator {
     active: Vec<BTreeMap<BTreeMap<String, String>, ActiveAlert>>,
     /// Per rule: series written at the previous evaluation.
     previous: Vec<HashSet<Labels>>,
+    /// Per rule: its expression, parsed once (regular expressions compiled once), or why it
+    /// does not parse.
+    parsed: Vec<std::result::Result<Expr, String>>,
 }
 
 impl GroupEvaluator {
     /// An evaluator with no alert known.
     pub fn new(group: RuleGroup, options: EvalOptions) -> Self {
         let n = group.rules.len();
+        let parsed = group
+            .rules
+            .iter()
+            .map(|r| promql::parse(&r.expr).map_err(|e| e.to_string()))
+            .collect();
         Self {
             group,
             options,
             active: vec![BTreeMap::new(); n],
             previous: vec![HashSet::new(); n],
+            parsed,
         }
     }
 
@@ -120,7 +133,7 @@ impl GroupEvaluator {
         for i in 0..self.group.rules.len() {
             let rule = self.group.rules[i].clone();
             let produced = match &rule.kind {
-                RuleKind::Record(name) => self.eval_record(&rule, name, querier, ts_ms),
+                RuleKind::Record(name) => self.eval_record(i, &rule, name, querier, ts_ms),
                 RuleKind::Alert(name) => self.eval_alert(i, &rule, name, querier, ts_ms),
             };
             match produced {
@@ -204,8 +217,11 @@ impl GroupEvaluator {
         }
     }
 
-    fn query(&self, querier: &dyn Querier, expr: &str, ts_ms: i64) -> Result<Vec<Sample>> {
-        match instant_query(querier, expr, ts_ms, self.options.engine)? {
+    fn query(&self, querier: &dyn Querier, rule: usize, ts_ms: i64) -> Result<Vec<Sample>> {
+        let expr = self.parsed[rule]
+            .as_ref()
+            .map_err(|e| RulesError::Query(MetricsError::BadData(e.clone())))?;
+        match instant_query_expr(querier, expr, ts_ms, self.options.engine)? {
             QueryValue::Vector(v) => Ok(v),
             QueryValue::Scalar { t, v } => Ok(vec![Sample {
                 labels: Labels::empty(),
@@ -218,12 +234,13 @@ impl GroupEvaluator {
 
     fn eval_record(
         &self,
+        i: usize,
         rule: &Rule,
         name: &str,
         querier: &dyn Querier,
         ts_ms: i64,
     ) -> Result<Vec<(Labels, i64, f64)>> {
-        let samples = self.query(querier, &rule.expr, ts_ms)?;
+        let samples = self.query(querier, i, ts_ms)?;
         let mut seen = HashSet::new();
         let mut out = Vec::with_capacity(samples.len());
         for s in samples {
@@ -255,7 +272,7 @@ impl GroupEvaluator {
         querier: &dyn Querier,
         ts_ms: i64,
     ) -> Result<Vec<(Labels, i64, f64)>> {
-        let samples = self.query(querier, &rule.expr, ts_ms)?;
+        let samples = self.query(querier, i, ts_ms)?;
         let mut current: BTreeMap<BTreeMap<String, String>, AlertSample> = BTreeMap::new();
         for s in samples {
             let data = TemplateData {

@@ -42,14 +42,24 @@ fn generated() -> Vec<PathBuf> {
 }
 
 #[test]
-#[ignore = "slow in debug builds (many 30s evaluations over long windows); run with --ignored"]
 fn generated_slo_tests_pass_in_both_runners() {
-    for file in generated() {
-        let report = run_test_file(&file);
-        assert!(report.passed(), "{report}");
-        let (ok, out) = promtool(&file);
-        assert!(ok, "promtool: {out}");
-    }
+    // One file per thread: both runners take seconds per file.
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = generated()
+            .into_iter()
+            .map(|file| {
+                scope.spawn(move || {
+                    let report = run_test_file(&file);
+                    assert!(report.passed(), "{report}");
+                    let (ok, out) = promtool(&file);
+                    assert!(ok, "promtool {}: {out}", file.display());
+                })
+            })
+            .collect();
+        for run in runs {
+            run.join().unwrap();
+        }
+    });
 }
 
 #[test]
