@@ -5,7 +5,8 @@
 //! 2. `ballast ctl fault set product --error-rate 1` (through the admin API) makes every
 //!    product request fail; the product availability SLO shows its 14.4x page within the
 //!    Workbook's time (scaled), its budget falls, and each alert group pages exactly once in
-//!    Slack and once in PagerDuty, none of them about the silenced gateway;
+//!    Slack and once in PagerDuty, none of them about the silenced gateway; a signed click on
+//!    Acknowledge in Slack reaches PagerDuty, an unsigned or stale one is refused (401);
 //! 3. the suite restarts while the page fires: no second trigger, no second Slack message;
 //! 4. `ballast alerts expire` ends the silence: the gateway's groups page now;
 //! 5. clearing the fault brings the burn rate down, and every paged group resolves once in
@@ -155,6 +156,42 @@ fn triggers(pd: &[Recorded]) -> Vec<&Recorded> {
     pd.iter()
         .filter(|r| r.status < 300 && r.body["event_action"] == "trigger")
         .collect()
+}
+
+fn acknowledges(pd: &[Recorded]) -> Vec<&Recorded> {
+    pd.iter()
+        .filter(|r| r.status < 300 && r.body["event_action"] == "acknowledge")
+        .collect()
+}
+
+/// Slack's request for a click on the message's Acknowledge button, signed with `secret`.
+async fn slack_click(
+    http: &reqwest::Client,
+    platform: &Platform,
+    group_key: &str,
+    ts: i64,
+    secret: &str,
+) -> reqwest::Response {
+    let payload = serde_json::json!({
+        "type": "block_actions",
+        "user": {"id": "U0ONCALL", "username": "oncall-engineer"},
+        "actions": [{"action_id": "ballast_acknowledge", "value": group_key, "type": "button"}],
+    });
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &payload.to_string())
+        .finish();
+    let ts = ts.to_string();
+    http.post(format!("http://{}/slack/interactions", platform.sre))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", &ts)
+        .header(
+            "x-slack-signature",
+            ballast_alerting::notify::signature::slack_sign(secret, &ts, body.as_bytes()),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
 }
 
 fn resolves(pd: &[Recorded]) -> Vec<&Recorded> {
@@ -334,6 +371,44 @@ async fn an_incident_pages_once_survives_a_restart_and_resolves() {
         .filter(|a| a.status.silenced_by.contains(&silence))
         .count();
     assert!(silenced > 0, "{}", listing.render());
+
+    // The on-call engineer acknowledges the page in Slack: an unsigned or stale click is
+    // refused and changes nothing; a signed one reaches PagerDuty as `acknowledge`.
+    let groups: Value = http
+        .get(format!("http://{}/api/v2/alerts/groups", platform.sre))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let product_page = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["labels"]["slo"] == "product-availability" && g["receiver"]["name"] == "oncall")
+        .unwrap_or_else(|| panic!("no paged product group: {groups:#}"));
+    let group_key = product_page["groupKey"].as_str().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    for (ts, secret) in [(now, "wrong-secret"), (now - 301, "slack-signing-secret")] {
+        let refused = slack_click(&http, &platform, group_key, ts, secret).await;
+        assert_eq!(refused.status(), 401);
+    }
+    assert!(acknowledges(&pagerduty.requests()).is_empty());
+    let clicked = slack_click(&http, &platform, group_key, now, "slack-signing-secret").await;
+    assert_eq!(clicked.status(), 200);
+    let pd = pagerduty
+        .wait_until(Duration::from_secs(10), |all| !acknowledges(all).is_empty())
+        .await
+        .expect("PagerDuty got no acknowledge");
+    let acked = acknowledges(&pd);
+    assert_eq!(acked.len(), 1);
+    let product_key = triggers(&pd)
+        .iter()
+        .find(|t| service_of(t) == "product")
+        .map(|t| t.body["dedup_key"].clone())
+        .unwrap();
+    assert_eq!(acked[0].body["dedup_key"], product_key);
 
     // 3. The suite restarts while the page fires.
     let triggers_before = triggers(&pagerduty.requests()).len();
