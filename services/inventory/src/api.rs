@@ -11,8 +11,8 @@
 use axum::extract::State;
 use ballast_kit::ApiResult;
 use ballast_kit::auth::BearerAuth;
-use ballast_kit::auth::{AdminUser, AuthUser, Role};
-use ballast_kit::error::{ApiError, Problem};
+use ballast_kit::auth::{AdminUser, AuditorUser};
+use ballast_kit::error::Problem;
 use ballast_kit::extract::{Json, Path};
 use ballast_kit::service::ServiceContext;
 use serde::{Deserialize, Serialize};
@@ -84,15 +84,6 @@ pub fn router(context: ServiceContext) -> OpenApiRouter {
         .routes(routes!(audit_stock))
         .routes(routes!(audit_reservations))
         .with_state(context)
-}
-
-/// Fails unless the user holds the admin or sre role.
-fn require_auditor(user: &AuthUser) -> Result<(), ApiError> {
-    if user.has(Role::Admin) || user.has(Role::Sre) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden("requires the admin or sre role".into()))
-    }
 }
 
 /// A product's available and reserved units.
@@ -194,9 +185,8 @@ async fn set_stock(
 )]
 async fn audit_stock(
     State(context): State<ServiceContext>,
-    user: AuthUser,
+    _auditor: AuditorUser,
 ) -> ApiResult<Json<StockAudit>> {
-    require_auditor(&user)?;
     Ok(Json(StockAudit {
         items: stock::all(&context.store).await?,
     }))
@@ -216,9 +206,8 @@ async fn audit_stock(
 )]
 async fn audit_reservations(
     State(context): State<ServiceContext>,
-    user: AuthUser,
+    _auditor: AuditorUser,
 ) -> ApiResult<Json<ReservationAudit>> {
-    require_auditor(&user)?;
     Ok(Json(ReservationAudit {
         items: reservations::all(&context.store).await?,
     }))

@@ -1,5 +1,6 @@
 //! Identity: Ed25519-signed JWTs (EdDSA), verification keys by key id for rotation, the JWKS
-//! document, roles, and the extractors handlers use ([`AuthUser`], [`AdminUser`]).
+//! document, roles, and the extractors handlers use ([`AuthUser`], [`AdminUser`],
+//! [`AuditorUser`]).
 //!
 //! The user service signs with the current signing key; the gateway and every service verify
 //! with the set of public keys, so a new key can be introduced before the old one retires.
@@ -364,6 +365,24 @@ impl<S: Send + Sync> FromRequestParts<S> for AdminUser {
             Ok(AdminUser(user.0))
         } else {
             Err(ApiError::Forbidden("requires the admin role".into()))
+        }
+    }
+}
+
+/// An authenticated user holding the `admin` or the `sre` role (the audit endpoints `ballast
+/// verify` reads); otherwise 401 or 403.
+#[derive(Debug, Clone)]
+pub struct AuditorUser(pub Claims);
+
+impl<S: Send + Sync> FromRequestParts<S> for AuditorUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        if user.has(Role::Admin) || user.has(Role::Sre) {
+            Ok(AuditorUser(user.0))
+        } else {
+            Err(ApiError::Forbidden("requires the admin or sre role".into()))
         }
     }
 }

@@ -309,14 +309,8 @@ async fn request_span(
 /// `GET /v1/audit/outbox` (admin or sre): events not yet published, for `ballast verify`.
 async fn audit_outbox(
     State(store): State<Store>,
-    user: crate::auth::AuthUser,
+    _auditor: crate::auth::AuditorUser,
 ) -> Result<impl IntoResponse, crate::error::ApiError> {
-    use crate::auth::Role;
-    if !(user.has(Role::Admin) || user.has(Role::Sre)) {
-        return Err(crate::error::ApiError::Forbidden(
-            "requires the admin or sre role".into(),
-        ));
-    }
     let pending = crate::events::outbox::pending(&store).await?;
     let oldest: Option<i64> =
         sqlx::query_scalar("SELECT MIN(occurred_at) FROM outbox WHERE published_at IS NULL")

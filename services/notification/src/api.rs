@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use ballast_kit::ApiResult;
 use ballast_kit::auth::BearerAuth;
-use ballast_kit::auth::{AuthUser, Role};
+use ballast_kit::auth::{AuditorUser, AuthUser};
 use ballast_kit::error::Problem;
 use ballast_kit::extract::{Json, Query};
 use ballast_kit::service::ServiceContext;
@@ -162,11 +162,8 @@ async fn list_notifications(
 #[tracing::instrument(skip_all)]
 async fn audit_notifications(
     State(context): State<ServiceContext>,
-    user: AuthUser,
+    _auditor: AuditorUser,
 ) -> ApiResult<Json<NotificationAudit>> {
-    if !(user.has(Role::Admin) || user.has(Role::Sre)) {
-        return Err(NotificationError::Forbidden("requires the admin or sre role").into());
-    }
     let (total, pending, per_channel) = store::counts(&context.store)
         .await
         .map_err(NotificationError::from)?;

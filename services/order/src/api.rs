@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ballast_kit::ApiResult;
 use ballast_kit::auth::BearerAuth;
-use ballast_kit::auth::{AuthUser, Role};
+use ballast_kit::auth::{AuditorUser, AuthUser, Role};
 use ballast_kit::error::Problem;
 use ballast_kit::events::catalog::Address;
 use ballast_kit::events::outbox;
@@ -642,15 +642,12 @@ async fn accepted(state: &AppState, user: &AuthUser, id: &str) -> ApiResult<Resp
         (status = 422, description = "Invalid limit", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[tracing::instrument(skip_all, fields(user_id = %user.id()))]
+#[tracing::instrument(skip_all, fields(user_id = %auditor.0.sub))]
 async fn audit_orders(
     State(state): State<AppState>,
-    user: AuthUser,
+    auditor: AuditorUser,
     Query(query): Query<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
-    if !(user.has(Role::Admin) || user.has(Role::Sre)) {
-        return Err(OrderError::Forbidden("requires the admin or sre role".into()).into());
-    }
     let limit = query.limit.unwrap_or(MAX_AUDIT_LIMIT);
     if !(1..=MAX_AUDIT_LIMIT).contains(&limit) {
         return Err(OrderError::invalid("limit", "must be 1 to 10000").into());

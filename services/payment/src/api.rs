@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use ballast_kit::ApiResult;
 use ballast_kit::auth::BearerAuth;
-use ballast_kit::auth::{AdminUser, AuthUser, Role};
+use ballast_kit::auth::{AdminUser, AuditorUser, AuthUser, Role};
 use ballast_kit::error::{ApiError, Problem};
 use ballast_kit::extract::{Json, Path};
 use ballast_kit::service::ServiceContext;
@@ -212,11 +212,8 @@ async fn create_refund(
 )]
 async fn audit_charges(
     State(context): State<ServiceContext>,
-    user: AuthUser,
+    _auditor: AuditorUser,
 ) -> ApiResult<Json<ChargeAudit>> {
-    if !(user.has(Role::Admin) || user.has(Role::Sre)) {
-        return Err(ApiError::Forbidden("requires the admin or sre role".into()));
-    }
     Ok(Json(ChargeAudit {
         items: charges::all(&context.store).await?,
     }))
