@@ -467,13 +467,19 @@ async fn status_of(result: reqwest::Result<reqwest::Response>) -> String {
     }
 }
 
-/// Reads one or two products ("adds them to the cart") and places the order.
+/// Reads one or two different products ("adds them to the cart", as a cart holds each product
+/// once: the order service refuses a repeated product with 422) and places the order.
 async fn place_order(world: &World, shared: &Shared) -> String {
     let token_index = pick(world.tokens.len());
     let token = &world.tokens[token_index];
     let mut lines = Vec::new();
-    for _ in 0..1 + pick(2) {
-        let product = &world.products[pick(world.products.len())];
+    let mut chosen: Vec<&String> = Vec::new();
+    for _ in 0..(1 + pick(2)).min(world.products.len()) {
+        let mut product = &world.products[pick(world.products.len())];
+        while chosen.contains(&product) {
+            product = &world.products[pick(world.products.len())];
+        }
+        chosen.push(product);
         let status = status_of(
             world
                 .client
