@@ -225,6 +225,17 @@ impl Metrics {
             .set(lag);
     }
 
+    /// Creates the request series of `route` and `method` at zero (Prometheus' advice: a
+    /// counter that exists at 0 reads as "no requests", a missing one as "no data"), so an SLO
+    /// over a service nobody has called yet is quiet instead of absent.
+    pub fn init_route(&self, route: &str, method: &str) {
+        let _ = self
+            .inner
+            .requests
+            .with_label_values(&[route, method, "200"]);
+        let _ = self.inner.duration.with_label_values(&[route, method]);
+    }
+
     /// Counts one finished request.
     pub fn observe_request(&self, route: &str, method: &str, code: u16, seconds: f64) {
         self.inner

@@ -207,6 +207,20 @@ pub async fn run_instance(
 /// endpoints, and the request span and RED metrics around everything.
 pub fn assemble(service: &dyn Service, context: ServiceContext) -> Router {
     let (api, openapi) = service.api(context.clone()).split_for_parts();
+    for (route, item) in &openapi.paths.paths {
+        let operations = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+        ];
+        for (method, operation) in operations {
+            if operation.is_some() {
+                context.metrics.init_route(route, method);
+            }
+        }
+    }
     let openapi = Arc::new(openapi);
     let api = api.layer(middleware::from_fn_with_state(
         context.faults.clone(),

@@ -742,3 +742,28 @@ async fn the_openapi_document_describes_the_api() {
     let (status, _) = get_json(&app, "/health/ready").await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_fresh_instance_counts_its_routes_at_zero_before_any_request() {
+    let app = spawn(Arc::new(ProductService)).await;
+    let text = client()
+        .get(app.at("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // "No requests yet" is a zero, not a missing series: SLO queries read 0, not no data.
+    for line in [
+        r#"http_requests_total{code="200",method="GET",route="/v1/products",service="product"} 0"#,
+        r#"http_requests_total{code="200",method="GET",route="/v1/products/{id}",service="product"} 0"#,
+        r#"http_requests_total{code="200",method="POST",route="/v1/products",service="product"} 0"#,
+        r#"http_request_duration_seconds_count{method="GET",route="/v1/products/{id}",service="product"} 0"#,
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line} in:\n{text}"
+        );
+    }
+}

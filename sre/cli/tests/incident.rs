@@ -525,6 +525,24 @@ async fn an_incident_pages_once_survives_a_restart_and_resolves() {
         "every paged group's Slack message is updated ({updates})"
     );
 
+    // Services nobody called all along have request counters at zero, not missing: no SLO
+    // reports "no data" (its `for` is 30 s at this scale; the run lasted longer).
+    let alerts: Value = http
+        .get(format!("http://{}/api/v1/alerts", platform.sre))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let no_data: Vec<&Value> = alerts["data"]["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["labels"]["alertname"] == "SLONoData")
+        .collect();
+    assert!(no_data.is_empty(), "{no_data:#?}");
+
     stop.store(true, Ordering::Relaxed);
     let sent = shoppers.await.unwrap();
     assert!(sent > 100, "{sent}");
