@@ -67,6 +67,7 @@ pub async fn start(
     let suite_store = Store::connect(&config.store, "suite", &config.data_dir).await?;
 
     // SLOs: budgets and burn rates from the specs.
+    let mut slo_board = None;
     if settings.slo_dir.is_dir() {
         let specs = ballast_slo::validate_dir(&settings.slo_dir).map_err(|problems| {
             let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
@@ -80,6 +81,7 @@ pub async fn start(
             Arc::new(ballast_metrics::EmbeddedSource::new(storage.clone()));
         let engine = ballast_slo::Engine::new(&specs, source, slo_engine_config(config)?)?;
         let board = ballast_slo::StatusBoard::new();
+        slo_board = Some(board.clone());
         router = router.merge(ballast_slo::status_router(board.clone()));
         tasks.push(tokio::spawn(ballast_slo::run_engine(
             engine,
@@ -155,7 +157,12 @@ pub async fn start(
                     if let Err(error) = saver.save_changed(&suite_store, &engine.states()).await {
                         tracing::warn!(error = %error, "saving alert states failed");
                     }
-                    let batch: Vec<Alert> = alerts.borrow_and_update().iter().filter_map(|a| to_alert(a, time_scale)).collect();
+                    let report = slo_board.as_ref().and_then(ballast_slo::StatusBoard::latest);
+                    let batch: Vec<Alert> = alerts
+                        .borrow_and_update()
+                        .iter()
+                        .filter_map(|a| to_alert(a, time_scale, report.as_ref()))
+                        .collect();
                     if let Err(error) = feed.ingest(batch, chrono::Utc::now()).await {
                         tracing::warn!(error = %error, "handing alerts to the dispatcher failed");
                     }
@@ -199,10 +206,23 @@ fn slo_engine_config(config: &BallastConfig) -> anyhow::Result<ballast_slo::Engi
 
 /// The alert as Prometheus would send it to Alertmanager: firing alerts without an end,
 /// resolved ones with `endsAt`; pending ones are not sent.
-/// When the suite runs time-scaled, every alert carries a `time_scale` annotation saying so.
-fn to_alert(alert: &ActiveAlert, time_scale: f64) -> Option<Alert> {
+/// When the suite runs time-scaled, every alert carries a `time_scale` annotation saying so; an
+/// alert about an SLO carries the SLO engine's `budget_remaining` (shown in Slack and
+/// PagerDuty).
+fn to_alert(
+    alert: &ActiveAlert,
+    time_scale: f64,
+    report: Option<&ballast_slo::Report>,
+) -> Option<Alert> {
     let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms);
     let mut annotations = alert.annotations.clone();
+    if let Some(status) = alert
+        .labels
+        .get("slo")
+        .and_then(|slo| report?.slos.iter().find(|s| &s.name == slo))
+    {
+        annotations.insert("budget_remaining".into(), budget_text(&status.budget));
+    }
     if (time_scale - 1.0).abs() > f64::EPSILON {
         annotations.insert(
             "time_scale".into(),
@@ -225,5 +245,45 @@ fn to_alert(alert: &ActiveAlert, time_scale: f64) -> Option<Alert> {
             ends_at: alert.resolved_at.and_then(at),
             generator_url: String::new(),
         }),
+    }
+}
+
+/// `62.5% (13m30s of 21m36s)`; negative when overspent.
+fn budget_text(budget: &ballast_slo::engine::BudgetStatus) -> String {
+    let secs = budget.remaining_seconds;
+    let magnitude = std::time::Duration::from_secs(secs.abs().round() as u64);
+    format!(
+        "{:.1}% ({}{} of {})",
+        budget.remaining_ratio * 100.0,
+        if secs < 0.0 { "-" } else { "" },
+        humantime::format_duration(magnitude)
+            .to_string()
+            .replace(' ', ""),
+        budget.total
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_read_as_a_share_and_as_time() {
+        let budget = |ratio: f64, secs: f64| ballast_slo::engine::BudgetStatus {
+            fraction: "0.0005".into(),
+            total: "21m36s".into(),
+            total_seconds: 1296.0,
+            consumed_ratio: 1.0 - ratio,
+            remaining_ratio: ratio,
+            remaining_seconds: secs,
+        };
+        assert_eq!(
+            budget_text(&budget(0.625, 810.0)),
+            "62.5% (13m30s of 21m36s)"
+        );
+        assert_eq!(
+            budget_text(&budget(-2.5, -4536.0)),
+            "-250.0% (-1h15m36s of 21m36s)"
+        );
     }
 }

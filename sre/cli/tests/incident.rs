@@ -344,6 +344,21 @@ async fn an_incident_pages_once_survives_a_restart_and_resolves() {
         .await
         .expect("no PagerDuty trigger for the product outage");
     let paged = assert_one_trigger_per_group(&pd);
+    let product_page = triggers(&pd)
+        .into_iter()
+        .find(|t| service_of(t) == "product")
+        .unwrap();
+    let details = &product_page.body["payload"]["custom_details"];
+    assert!(
+        details["budget_remaining"]
+            .as_str()
+            .is_some_and(|b| b.ends_with("of 21m36s)")),
+        "the page says how much budget is left: {details:#}"
+    );
+    assert_eq!(
+        details["common_annotations"]["runbook_url"],
+        "runbooks/slo-burn-rate.md"
+    );
     assert!(
         paged.values().all(|service| service != "gateway"),
         "the silenced gateway paged: {paged:?}"

@@ -99,3 +99,38 @@ fn a_wrong_expectation_fails_in_both_runners() {
     let (ok, out) = promtool(&file);
     assert!(!ok, "promtool passed a wrong expectation: {out}");
 }
+
+#[test]
+fn every_shipped_alert_links_an_existing_runbook_and_a_dashboard() {
+    let repo = root().join("../..");
+    let files = check_rules(&repo.join("alerts")).unwrap();
+    let mut alerts = 0;
+    for group in files.files.iter().flat_map(|f| &f.groups) {
+        for rule in &group.rules {
+            if !matches!(rule.kind, ballast_rules::RuleKind::Alert(_)) {
+                continue;
+            }
+            alerts += 1;
+            let runbook = rule
+                .annotations
+                .get("runbook_url")
+                .unwrap_or_else(|| panic!("{} has no runbook_url", rule.name()));
+            assert!(
+                repo.join(runbook).is_file(),
+                "{}: runbook {runbook} does not exist",
+                rule.name()
+            );
+            let dashboard = rule
+                .annotations
+                .get("dashboard")
+                .unwrap_or_else(|| panic!("{} has no dashboard", rule.name()));
+            // Dashboards are written with the uid `ballast-slo-<service>` or `ballast-slo-overview`.
+            assert!(
+                dashboard.starts_with("/d/ballast-slo-"),
+                "{}: dashboard {dashboard}",
+                rule.name()
+            );
+        }
+    }
+    assert!(alerts > 16, "{alerts} alerts");
+}

@@ -273,18 +273,36 @@ pub fn burn_annotations(
                 b.short_window
             ),
         ),
+        (
+            "runbook_url".to_owned(),
+            "runbooks/slo-burn-rate.md".to_owned(),
+        ),
+        ("dashboard".to_owned(), dashboard_path(slo)),
     ]
+}
+
+/// The Grafana path of the SLO's service dashboard (`ballast slo dashboards` writes it with
+/// the uid `ballast-slo-<service>`).
+pub fn dashboard_path(slo: &Slo) -> String {
+    format!("/d/ballast-slo-{}", slo.service)
 }
 
 /// The annotations of the no-data alert.
 pub fn no_data_annotations(slo: &Slo) -> Vec<(String, String)> {
-    vec![(
-        "summary".to_owned(),
-        format!(
-            "SLO {} has no data: the SLI's series of service {} are missing",
-            slo.name, slo.service
+    vec![
+        (
+            "summary".to_owned(),
+            format!(
+                "SLO {} has no data: the SLI's series of service {} are missing",
+                slo.name, slo.service
+            ),
         ),
-    )]
+        (
+            "runbook_url".to_owned(),
+            "runbooks/slo-no-data.md".to_owned(),
+        ),
+        ("dashboard".to_owned(), dashboard_path(slo)),
+    ]
 }
 
 /// A double-quoted YAML scalar (JSON string syntax is valid YAML).
