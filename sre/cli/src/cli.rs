@@ -69,7 +69,8 @@ pub struct UpArgs {
     /// friends over the embedded store).
     #[arg(long, default_value = "127.0.0.1:9300")]
     pub sre_addr: SocketAddr,
-    /// Run probes and restart backoffs N times faster than real time.
+    /// Run N times faster than real time (a whole number): SLO windows and steps, rule
+    /// intervals, `for` durations and ranges, notification timings, probes and backoffs.
     #[arg(long)]
     pub time_scale: Option<f64>,
     /// Log format on stdout.

@@ -18,8 +18,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     }
     if let Some(scale) = args.time_scale {
         anyhow::ensure!(
-            scale > 0.0 && scale.is_finite(),
-            "--time-scale must be a positive number"
+            scale >= 1.0 && scale.fract() == 0.0 && scale <= 1_000_000.0,
+            "--time-scale {scale}: must be a whole number from 1 (real time) to 1000000"
         );
         config.orchestrator.time_scale = scale;
     }
