@@ -104,6 +104,17 @@ fn traffic(
     })
 }
 
+/// `GET path` on the suite's API, as JSON.
+async fn suite_json(http: &reqwest::Client, platform: &Platform, path: &str) -> Value {
+    http.get(format!("http://{}{path}", platform.sre))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn slo(http: &reqwest::Client, platform: &Platform, name: &str) -> Option<Value> {
     let response = http
         .get(format!("http://{}/api/v1/slos", platform.sre))
@@ -389,14 +400,7 @@ async fn an_incident_pages_once_survives_a_restart_and_resolves() {
 
     // The on-call engineer acknowledges the page in Slack: an unsigned or stale click is
     // refused and changes nothing; a signed one reaches PagerDuty as `acknowledge`.
-    let groups: Value = http
-        .get(format!("http://{}/api/v2/alerts/groups", platform.sre))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let groups: Value = suite_json(&http, &platform, "/api/v2/alerts/groups").await;
     let product_page = groups
         .as_array()
         .unwrap()
@@ -439,14 +443,7 @@ async fn an_incident_pages_once_survives_a_restart_and_resolves() {
     let group_interval = Duration::from_secs_f64(300.0 / SCALE);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let alerts: Value = http
-            .get(format!("http://{}/api/v2/alerts", platform.sre))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let alerts: Value = suite_json(&http, &platform, "/api/v2/alerts").await;
         let firing = alerts
             .as_array()
             .unwrap()
@@ -542,14 +539,7 @@ async fn an_incident_pages_once_survives_a_restart_and_resolves() {
 
     // Services nobody called all along have request counters at zero, not missing: no SLO
     // reports "no data" (its `for` is 30 s at this scale; the run lasted longer).
-    let alerts: Value = http
-        .get(format!("http://{}/api/v1/alerts", platform.sre))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let alerts: Value = suite_json(&http, &platform, "/api/v1/alerts").await;
     let no_data: Vec<&Value> = alerts["data"]["alerts"]
         .as_array()
         .unwrap()
