@@ -162,33 +162,31 @@ impl Head {
     }
 
     /// Series ids matching every matcher.
+    /// Ids of the series every matcher accepts. Candidates come from the smallest postings
+    /// list of the equality matchers (`service="order"` rather than every
+    /// `http_requests_total`), read in place; each candidate is then checked against all
+    /// matchers. Without an equality matcher every series is a candidate.
     fn matching(&self, matchers: &[Matcher]) -> Vec<u64> {
-        let mut candidates: Option<BTreeSet<u64>> = None;
-        for m in matchers {
-            if m.op == MatchOp::Equal && !m.value.is_empty() {
-                let set = self
-                    .postings
+        let empty = BTreeSet::new();
+        let smallest = matchers
+            .iter()
+            .filter(|m| m.op == MatchOp::Equal && !m.value.is_empty())
+            .map(|m| {
+                self.postings
                     .get(&m.name)
                     .and_then(|vals| vals.get(&m.value))
-                    .cloned()
-                    .unwrap_or_default();
-                candidates = Some(match candidates {
-                    None => set,
-                    Some(c) => c.intersection(&set).copied().collect(),
-                });
-            }
-        }
-        let ids: Vec<u64> = match candidates {
-            Some(c) => c.into_iter().collect(),
-            None => self.series.keys().copied().collect(),
-        };
-        ids.into_iter()
-            .filter(|id| {
-                self.series
-                    .get(id)
-                    .is_some_and(|s| matchers.iter().all(|m| m.is_match(s.labels.get(&m.name))))
+                    .unwrap_or(&empty)
             })
-            .collect()
+            .min_by_key(|set| set.len());
+        let accepts = |id: &u64| {
+            self.series
+                .get(id)
+                .is_some_and(|s| matchers.iter().all(|m| m.is_match(s.labels.get(&m.name))))
+        };
+        match smallest {
+            Some(set) => set.iter().copied().filter(accepts).collect(),
+            None => self.series.keys().copied().filter(accepts).collect(),
+        }
     }
 }
 

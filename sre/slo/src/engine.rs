@@ -418,7 +418,9 @@ impl Engine {
             }
         }
         let source = self.source.clone();
-        let fetched: Vec<Fetched> = futures::stream::iter(plans)
+        // Each SLO's reads are folded in as they arrive, so at most `concurrency` SLOs' results
+        // (a 30-day backfill is 43,200 steps each) are held at once.
+        let mut fetched = futures::stream::iter(plans)
             .map(|(i, start, bad, total)| {
                 let source = source.clone();
                 async move {
@@ -428,14 +430,13 @@ impl Engine {
                         Ok::<_, ballast_metrics::MetricsError>((b, t))
                     }
                     .await;
-                    (i, start, end, r.map_err(|e| e.to_string()))
+                    let fetched: Fetched = (i, start, end, r.map_err(|e| e.to_string()));
+                    fetched
                 }
             })
-            .buffer_unordered(self.config.concurrency.max(1))
-            .collect()
-            .await;
+            .buffer_unordered(self.config.concurrency.max(1));
         let mut errors = Vec::new();
-        for (i, start, end, r) in fetched {
+        while let Some((i, start, end, r)) = fetched.next().await {
             let s = &mut self.slos[i];
             match r {
                 Err(e) => {
