@@ -311,6 +311,7 @@ fn table<const N: usize>(out: &mut String, header: [&str; N], rows: &[[String; N
         let mut text = String::from(" ");
         for (i, cell) in cells.iter().enumerate() {
             if i + 1 == N {
+                text.push(' ');
                 text.push_str(cell);
             } else {
                 let _ = write!(text, " {cell:<width$}", width = widths[i]);
@@ -496,4 +497,76 @@ pub async fn expire(addr: SocketAddr, id: &str) -> anyhow::Result<()> {
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    fn group(alerts: Value) -> ListedGroup {
+        serde_json::from_value(json!({
+            "groupKey": "{}/{tier=\"page\"}:{alertname=\"SLOBurnRatePageFast\", service=\"order\"}",
+            "labels": {"alertname": "SLOBurnRatePageFast", "service": "order"},
+            "receiver": {"name": "oncall"},
+            "acknowledgement": {"state": "acknowledged", "by": "alice", "source": "slack"},
+            "alerts": alerts,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_listing_reads_like_amtool_with_who_was_told_and_what_is_muted() {
+        let listing = Listing {
+            groups: vec![group(json!([
+                {"labels": {"alertname": "SLOBurnRatePageFast", "severity": "critical"},
+                 "annotations": {"summary": "burning 14.4x"},
+                 "startsAt": "2026-11-25T10:00:00Z",
+                 "status": {"state": "active", "silencedBy": [], "inhibitedBy": []}},
+                {"labels": {"alertname": "SLOBurnRateTicketFast", "severity": "warning"},
+                 "startsAt": "2026-11-25T10:01:00Z",
+                 "status": {"state": "suppressed", "silencedBy": ["s-1"], "inhibitedBy": []}},
+            ]))],
+            pending: vec![
+                serde_json::from_value(json!({
+                    "labels": {"alertname": "HighErrorRate", "service": "payment", "severity": "critical"},
+                    "annotations": {},
+                    "state": "pending",
+                    "activeAt": "2026-11-25T10:02:00.000Z",
+                    "value": "2e-02",
+                }))
+                .unwrap(),
+            ],
+        };
+        let text = listing.render();
+        assert!(
+            text.starts_with(
+                "{alertname=\"SLOBurnRatePageFast\", service=\"order\"} -> oncall  (acknowledged by alice via slack)\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("SLOBurnRatePageFast   firing"), "{text}");
+        assert!(text.contains("SEVERITY SUMMARY"), "{text}");
+        assert!(text.contains("critical burning 14.4x"), "{text}");
+        assert!(text.contains("silenced (s-1)"), "{text}");
+        assert!(text.contains("burning 14.4x"), "{text}");
+        assert!(text.contains("pending (condition holds"), "{text}");
+        assert!(text.contains("{service=\"payment\"}"), "{text}");
+        let empty = Listing {
+            groups: vec![],
+            pending: vec![],
+        };
+        assert_eq!(empty.render(), "No alerts firing or pending.\n");
+    }
+
+    #[test]
+    fn matchers_are_checked_before_anything_is_sent() {
+        let error = parse_matchers(&["service".to_owned()])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("--matcher service"), "{error}");
+        let ok = parse_matchers(&[r#"alertname=~"SLO.*""#.to_owned()]).unwrap();
+        assert_eq!(ok[0].op, MatchOp::Regex);
+    }
 }
