@@ -155,15 +155,25 @@ pub async fn record_pending(
 }
 
 /// Claims a pending charge for one provider call (bumps `attempts` if nobody else did since
-/// `charge` was read); false when another caller got there first or it is no longer pending.
-pub async fn claim(store: &Store, charge: &Charge, now: i64) -> Result<bool, PaymentError> {
+/// `charge` was read); false when another caller got there first, it is no longer pending, or
+/// a call is already in flight. A charge attempted before is claimed again only once its last
+/// attempt is older than `stale_before` (the sweeper's retry of a call lost in a crash); pass
+/// `None` to claim only a charge nobody has asked the provider about yet.
+pub async fn claim(
+    store: &Store,
+    charge: &Charge,
+    now: i64,
+    stale_before: Option<i64>,
+) -> Result<bool, PaymentError> {
     let claimed = sqlx::query(
         "UPDATE charges SET attempts = attempts + 1, updated_at = $1
-         WHERE id = $2 AND status = 'pending' AND attempts = $3",
+         WHERE id = $2 AND status = 'pending' AND attempts = $3
+           AND (attempts = 0 OR updated_at < $4)",
     )
     .bind(now)
     .bind(&charge.id)
     .bind(charge.attempts)
+    .bind(stale_before.unwrap_or(i64::MIN))
     .execute(store.pool())
     .await?
     .rows_affected();

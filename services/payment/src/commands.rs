@@ -198,11 +198,15 @@ pub fn refunded(charge: &Charge, refund_id: &str, amount_minor: i64) -> PaymentR
 }
 
 /// Asks the provider about the pending charge of `order_id` (if any, and if nobody else is
-/// asking right now) and records its answer. Returns the answer applied, if one was.
+/// asking right now) and records its answer. Returns the answer applied, if one was. A charge
+/// already attempted is asked about again only when its last attempt is older than
+/// `stale_before` (see [`charges::claim`]); an answer in flight answers every command of the
+/// order.
 pub async fn settle_order(
     store: &Store,
     provider: &Provider,
     order_id: &str,
+    stale_before: Option<i64>,
 ) -> anyhow::Result<Option<Answer>> {
     let mut conn = store.pool().acquire().await?;
     let Some(charge) = charges::by_order(&mut conn, order_id).await? else {
@@ -213,7 +217,7 @@ pub async fn settle_order(
     if charge.status != "pending" || kind == TokenKind::Timeout {
         return Ok(None);
     }
-    if !charges::claim(store, &charge, now_millis()).await? {
+    if !charges::claim(store, &charge, now_millis(), stale_before).await? {
         return Ok(None);
     }
     let answer = provider.authorize(kind).await;
@@ -257,7 +261,10 @@ pub async fn retry_stale(
     let cutoff = now_millis() - i64::try_from(retry_after.as_millis()).unwrap_or(i64::MAX);
     let mut settled = 0;
     for order_id in charges::stale_pending(store, cutoff, 100).await? {
-        if settle_order(store, provider, &order_id).await?.is_some() {
+        if settle_order(store, provider, &order_id, Some(cutoff))
+            .await?
+            .is_some()
+        {
             settled += 1;
         }
     }
@@ -322,7 +329,7 @@ pub async fn run(context: ServiceContext, provider: Arc<Provider>) -> anyhow::Re
             }
             let (store, provider) = (context.store.clone(), provider.clone());
             calls.spawn(async move {
-                if let Err(error) = settle_order(&store, &provider, &command.order_id).await {
+                if let Err(error) = settle_order(&store, &provider, &command.order_id, None).await {
                     tracing::warn!(
                         order_id = command.order_id,
                         error = format!("{error:#}"),
