@@ -60,11 +60,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::fmt::Write as _;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+// Shared with the metrics crate's differential test; `start` (fixed config) is not used here.
+#[allow(dead_code)]
+#[path = "../../metrics/tests/support/prometheus.rs"]
+mod prometheus;
 
 use ballast_metrics::promql::QueryValue;
 use ballast_metrics::{EmbeddedSource, MetricSource, PrometheusSource, import_openmetrics};
@@ -73,6 +76,7 @@ use ballast_slo::rules::{Rule, rule_expressions, series, slo_groups};
 use ballast_slo::{
     RuleOptions, SliReads, SpecDuration, ValidateOptions, generate_rules, validate_texts,
 };
+use prometheus::Prometheus;
 
 const SPEC: &str = r#"version: "prometheus/v1"
 service: "shop"
@@ -163,106 +167,20 @@ fn raw_openmetrics(start: i64, end: i64) -> String {
     out
 }
 
-/// A Prometheus serving `dir/tsdb` on a free loopback port, killed on drop.
-struct Prometheus {
-    child: Child,
-    url: String,
-    log: PathBuf,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Prometheus {
-    /// Starts Prometheus with `config` (YAML) and waits until it is ready.
-    async fn start(dir: &Path, name: &str, config: &str) -> Prometheus {
-        let config_path = dir.join(format!("{name}.yml"));
-        std::fs::write(&config_path, config).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = dir.join(format!("{name}.log"));
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("tsdb").display()
-            ))
-            .arg("--storage.tsdb.retention.time=100y")
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(out)
-            .spawn()
-            .expect("prometheus is not installed: apt-get install -y prometheus");
-        let prom = Prometheus {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let ready = http
-                .get(format!("{}/-/ready", prom.url))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if ready {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "prometheus did not become ready: {}",
-                prom.log_tail()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        prom
-    }
-
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
-    }
-
-    async fn get_json(&self, path: &str) -> serde_json::Value {
-        let text = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap()
-            .get(format!("{}{path}", self.url))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        serde_json::from_str(&text).unwrap()
-    }
-}
-
-/// Backfills the OpenMetrics file `file` into `dir/tsdb` with promtool.
-fn backfill(file: &Path, dir: &Path) {
-    let out = Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics", "--quiet"])
-        .arg(file)
-        .arg(dir.join("tsdb"))
-        .output()
-        .expect("promtool is not installed: apt-get install -y prometheus");
-    assert!(
-        out.status.success(),
-        "promtool failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+/// `GET path` on Prometheus, as JSON.
+async fn get_json(prom: &Prometheus, path: &str) -> serde_json::Value {
+    let text = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+        .get(format!("{}{path}", prom.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
 }
 
 fn now_ms() -> i64 {
@@ -391,6 +309,7 @@ fn close(engine: f64, rules: f64) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn engine_agrees_with_prometheus_evaluating_the_generated_rules() {
+    prometheus::require_binaries();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let began = Instant::now();
     let specs = validate_texts(
@@ -435,12 +354,13 @@ async fn engine_agrees_with_prometheus_evaluating_the_generated_rules() {
     let start = end - HISTORY;
     let raw_file = dir.path().join("raw.om");
     std::fs::write(&raw_file, raw_openmetrics(start, end)).unwrap();
-    backfill(&raw_file, dir.path());
+    prometheus::backfill(&raw_file, dir.path());
 
     // The 5m rates the rule manager would have recorded, evaluated by Prometheus, backfilled.
     let mut recorded = String::new();
     {
-        let first = Prometheus::start(dir.path(), "raw", "global:\n  scrape_interval: 1m\n").await;
+        let first =
+            prometheus::start_with(dir.path(), "raw", "global:\n  scrape_interval: 1m\n").await;
         let prom = PrometheusSource::new(&first.url, Duration::from_secs(30)).unwrap();
         for record in ["slo:sli_error:rate5m", "slo:sli_total:rate5m"] {
             recorded_openmetrics(&prom, rule(record), start, end, &mut recorded).await;
@@ -449,7 +369,7 @@ async fn engine_agrees_with_prometheus_evaluating_the_generated_rules() {
     recorded.push_str("# EOF\n");
     let recorded_file = dir.path().join("recorded.om");
     std::fs::write(&recorded_file, recorded).unwrap();
-    backfill(&recorded_file, dir.path());
+    prometheus::backfill(&recorded_file, dir.path());
 
     // Prometheus with the generated rules.
     let mut config = format!(
@@ -460,7 +380,7 @@ async fn engine_agrees_with_prometheus_evaluating_the_generated_rules() {
         writeln!(config, "  - {}", f.display()).unwrap();
     }
     let backfilled = began.elapsed();
-    let server = Prometheus::start(dir.path(), "rules", &config).await;
+    let server = prometheus::start_with(dir.path(), "rules", &config).await;
     let prom = PrometheusSource::new(&server.url, Duration::from_secs(30)).unwrap();
 
     // Wait until every rule is healthy, the SLI and full-window groups have evaluated twice,
@@ -475,7 +395,7 @@ async fn engine_agrees_with_prometheus_evaluating_the_generated_rules() {
             server.log_tail()
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let rules = server.get_json("/api/v1/rules").await;
+        let rules = get_json(&server, "/api/v1/rules").await;
         let loaded = rules["data"]["groups"].as_array().unwrap();
         assert_eq!(loaded.len(), groups.len(), "{rules}");
         let mut healthy = true;

@@ -1,9 +1,10 @@
-//! A real Prometheus for the differential test and the benchmark: the OpenMetrics file is
+//! A real Prometheus for the differential test, the metrics benchmark and the SLO agreement test
+//! (`sre/slo/tests/prometheus_agreement.rs` includes this file): the OpenMetrics file is
 //! backfilled with `promtool tsdb create-blocks-from openmetrics` into a temporary TSDB, and
 //! `prometheus` serves it on a free loopback port. Panics (does not skip) without the binaries.
 
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,12 +13,22 @@ pub struct Prometheus {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    log: PathBuf,
 }
 
 impl Drop for Prometheus {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Prometheus {
+    /// The last 20 lines of its log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
     }
 }
 
@@ -65,11 +76,18 @@ pub fn backfill(file: &Path, dir: &Path) -> Duration {
 
 /// Starts Prometheus over `dir/tsdb` and waits until it is ready.
 pub async fn start(dir: &Path) -> Prometheus {
-    let config = dir.join("prometheus.yml");
-    std::fs::write(&config, "global:\n  scrape_interval: 1m\n").unwrap();
+    start_with(dir, "prometheus", "global:\n  scrape_interval: 1m\n").await
+}
+
+/// Starts Prometheus over `dir/tsdb` with `config` (YAML, written to `dir/NAME.yml`; its log
+/// goes to `dir/NAME.log`) and waits until it is ready.
+pub async fn start_with(dir: &Path, name: &str, config: &str) -> Prometheus {
+    let config_path = dir.join(format!("{name}.yml"));
+    std::fs::write(&config_path, config).unwrap();
     let port = free_port();
+    let log = dir.join(format!("{name}.log"));
     let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--config.file={}", config_path.display()))
         .arg(format!(
             "--storage.tsdb.path={}",
             dir.join("tsdb").display()
@@ -77,26 +95,30 @@ pub async fn start(dir: &Path) -> Prometheus {
         .arg("--storage.tsdb.retention.time=100y")
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
-        .unwrap();
+        .expect("prometheus is not installed: apt-get install -y prometheus");
     let prom = Prometheus {
         child,
         url: format!("http://127.0.0.1:{port}"),
+        log,
     };
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let ready = http
             .get(format!("{}/-/ready", prom.url))
             .send()
             .await
-            .map(|r| r.status().is_success())
-            .unwrap_or(false);
+            .is_ok_and(|r| r.status().is_success());
         if ready {
             break;
         }
-        assert!(Instant::now() < deadline, "prometheus did not become ready");
+        assert!(
+            Instant::now() < deadline,
+            "prometheus did not become ready: {}",
+            prom.log_tail()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     prom
