@@ -19,6 +19,10 @@ use ballast_slo::engine::{Engine, EngineConfig};
 use ballast_slo::spec::Window;
 use ballast_slo::{SpecDuration, Specs, ValidateOptions, validate_texts};
 
+#[path = "support/process.rs"]
+mod process;
+use process::{cpu_seconds, memory_mib};
+
 const SPEC: &str = r#"version: "prometheus/v1"
 service: "svc"
 slos:
@@ -36,29 +40,6 @@ slos:
         labels:
           severity: ticket
 "#;
-
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.split_whitespace().collect())
-        .unwrap_or_default();
-    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the command name.
-    let ticks: f64 = [11, 12]
-        .iter()
-        .filter_map(|i| fields.get(*i).and_then(|v| v.parse::<f64>().ok()))
-        .sum();
-    ticks / 100.0
-}
-
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 fn specs(n: usize, window: Window) -> Result<Specs, String> {
     let one = validate_texts(
@@ -80,7 +61,7 @@ fn specs(n: usize, window: Window) -> Result<Specs, String> {
 
 fn run(n: usize, ticks: usize, window: Window) -> Result<(), Box<dyn std::error::Error>> {
     let label = window.to_string();
-    let rss0 = rss_mib();
+    let rss0 = memory_mib("VmRSS:");
     let specs = specs(n, window)?;
     let storage = Arc::new(Storage::new(StorageConfig::default())?);
     let mut engine = Engine::new(
@@ -88,7 +69,7 @@ fn run(n: usize, ticks: usize, window: Window) -> Result<(), Box<dyn std::error:
         Arc::new(EmbeddedSource::new(storage)),
         EngineConfig::default(),
     )?;
-    let rss1 = rss_mib();
+    let rss1 = memory_mib("VmRSS:");
     let step = engine.wall_step_ms();
     // Uneven traffic per SLO: 600 requests a step, errors varying with SLO and step.
     let steps = |t: i64| -> Vec<Option<Sums>> {
@@ -117,7 +98,7 @@ fn run(n: usize, ticks: usize, window: Window) -> Result<(), Box<dyn std::error:
         t += step;
     }
     let (cpu, wall) = (cpu_seconds() - cpu0, wall0.elapsed().as_secs_f64());
-    let rss2 = rss_mib();
+    let rss2 = memory_mib("VmRSS:");
     println!(
         "| {label} | {n} | {ticks} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {:.0} |",
         cpu * 1000.0 / ticks as f64,

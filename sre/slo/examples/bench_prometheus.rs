@@ -48,6 +48,10 @@ use ballast_slo::engine::{Engine, EngineConfig};
 use ballast_slo::{RuleOptions, SpecDuration, Specs, ValidateOptions, generate_rules};
 use ballast_slo::{rules, validate_texts};
 
+#[path = "support/process.rs"]
+mod process;
+use process::{cpu_seconds, memory_mib};
+
 /// One sample a minute, in the data and as the engine's step and the rules' interval.
 const STEP_MS: i64 = 60_000;
 /// Ticks of one step after the backfill tick.
@@ -455,30 +459,6 @@ fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.split_whitespace().collect())
-        .unwrap_or_default();
-    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the command name.
-    let ticks: f64 = [11, 12]
-        .iter()
-        .filter_map(|i| fields.get(*i).and_then(|v| v.parse::<f64>().ok()))
-        .sum();
-    ticks / 100.0
-}
-
-/// `VmRSS` (or `VmHWM`, the peak) of this process in MiB.
-fn memory_mib(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 const MIB: f64 = 1024.0 * 1024.0;
