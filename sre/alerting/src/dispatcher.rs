@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
@@ -83,7 +83,7 @@ struct State {
 }
 
 /// An alert as listed (Alertmanager's `gettableAlert`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertStatus {
     /// Fingerprint.
@@ -108,14 +108,14 @@ pub struct AlertStatus {
 }
 
 /// A receiver reference.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReceiverName {
     /// Its name.
     pub name: String,
 }
 
 /// An alert's state.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertState {
     /// `active`, `suppressed`, `resolved`.
@@ -127,7 +127,7 @@ pub struct AlertState {
 }
 
 /// A group as listed (Alertmanager's `alertGroup`, plus Ballast's key and acknowledgement).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupListing {
     /// Group key.

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use ballast_alerting::dispatcher::{AlertState, GroupListing};
 use ballast_alerting::model::{MatchOp, Matcher};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::cli::{AlertsArgs, AlertsCommand};
@@ -151,57 +151,11 @@ fn parse_matchers(texts: &[String]) -> anyhow::Result<Vec<Matcher>> {
         .collect()
 }
 
-/// One alert as the dispatcher lists it (Alertmanager's `gettableAlert`, the fields shown).
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListedAlert {
-    /// Labels.
-    pub labels: BTreeMap<String, String>,
-    /// Annotations.
-    #[serde(default)]
-    pub annotations: BTreeMap<String, String>,
-    /// Start.
-    pub starts_at: String,
-    /// `{state, silencedBy, inhibitedBy}`.
-    pub status: ListedStatus,
-}
-
-/// An alert's notification state.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListedStatus {
-    /// `active`, `suppressed` or `resolved`.
-    pub state: String,
-    /// Silences muting it.
-    #[serde(default)]
-    pub silenced_by: Vec<String>,
-    /// Alerts inhibiting it.
-    #[serde(default)]
-    pub inhibited_by: Vec<String>,
-}
-
-/// A group as the dispatcher lists it.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListedGroup {
-    /// Group key.
-    pub group_key: String,
-    /// Grouping labels.
-    pub labels: BTreeMap<String, String>,
-    /// `{name}`.
-    pub receiver: Value,
-    /// Acknowledgement, if any.
-    #[serde(default)]
-    pub acknowledgement: Option<Value>,
-    /// Its alerts.
-    pub alerts: Vec<ListedAlert>,
-}
-
 /// What `ballast alerts list` shows.
 #[derive(Debug, Clone)]
 pub struct Listing {
     /// Firing (and just resolved) alerts by notification group.
-    pub groups: Vec<ListedGroup>,
+    pub groups: Vec<GroupListing>,
     /// Alerts whose condition holds but whose `for` has not elapsed (not notified yet).
     pub pending: Vec<ballast_rules::api::ApiAlert>,
 }
@@ -219,16 +173,9 @@ impl Listing {
             return out;
         }
         for g in &self.groups {
-            let receiver = g.receiver["name"].as_str().unwrap_or("?");
-            let _ = write!(out, "{} -> {receiver}", label_text(&g.labels));
+            let _ = write!(out, "{} -> {}", label_text(&g.labels), g.receiver.name);
             if let Some(ack) = &g.acknowledgement {
-                let _ = write!(
-                    out,
-                    "  ({} by {} via {})",
-                    ack["state"].as_str().unwrap_or("acknowledged"),
-                    ack["by"].as_str().unwrap_or("?"),
-                    ack["source"].as_str().unwrap_or("?")
-                );
+                let _ = write!(out, "  ({} by {} via {})", ack.state, ack.by, ack.source);
             }
             out.push('\n');
             let rows: Vec<[String; 5]> = g
@@ -289,7 +236,7 @@ fn label_text(labels: &BTreeMap<String, String>) -> String {
     format!("{{{}}}", inner.join(", "))
 }
 
-fn state_text(status: &ListedStatus) -> String {
+fn state_text(status: &AlertState) -> String {
     match status.state.as_str() {
         "suppressed" if !status.silenced_by.is_empty() => {
             format!("silenced ({})", status.silenced_by.join(","))
@@ -339,7 +286,7 @@ pub async fn list(addr: SocketAddr, matchers: &[String]) -> anyhow::Result<Listi
         addr,
     )
     .await?;
-    let mut groups: Vec<ListedGroup> =
+    let mut groups: Vec<GroupListing> =
         serde_json::from_str(&groups_body).context("the suite's alert groups")?;
     for g in &mut groups {
         g.alerts
@@ -505,12 +452,27 @@ mod tests {
 
     use super::*;
 
-    fn group(alerts: Value) -> ListedGroup {
+    /// The dispatcher's listing of one group, with the alert fields the text does not show
+    /// filled in.
+    fn group(mut alerts: Value) -> GroupListing {
+        for alert in alerts.as_array_mut().unwrap() {
+            let alert = alert.as_object_mut().unwrap();
+            for (key, value) in [
+                ("fingerprint", json!("f")),
+                ("annotations", json!({})),
+                ("endsAt", json!("")),
+                ("updatedAt", json!("")),
+                ("generatorURL", json!("")),
+                ("receivers", json!([{"name": "oncall"}])),
+            ] {
+                alert.entry(key).or_insert(value);
+            }
+        }
         serde_json::from_value(json!({
             "groupKey": "{}/{tier=\"page\"}:{alertname=\"SLOBurnRatePageFast\", service=\"order\"}",
             "labels": {"alertname": "SLOBurnRatePageFast", "service": "order"},
             "receiver": {"name": "oncall"},
-            "acknowledgement": {"state": "acknowledged", "by": "alice", "source": "slack"},
+            "acknowledgement": {"group_key": "g", "state": "acknowledged", "by": "alice", "source": "slack", "at": 0},
             "alerts": alerts,
         }))
         .unwrap()
